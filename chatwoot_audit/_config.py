@@ -1,0 +1,167 @@
+"""Client settings: defaults, environment variables, and the checks made before any request."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from typing import Final, Literal
+
+import attrs
+import httpx
+
+from ._errors import ConfigurationError
+from ._retry import RetryPolicy
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_ACCOUNT_ID",
+    "ENV_API_ACCESS_TOKEN",
+    "ENV_BASE_URL",
+    "Settings",
+    "TokenHeader",
+    "resolve_settings",
+]
+
+ENV_BASE_URL: Final = "CHATWOOT_BASE_URL"
+ENV_API_ACCESS_TOKEN: Final = "CHATWOOT_API_ACCESS_TOKEN"
+ENV_ACCOUNT_ID: Final = "CHATWOOT_ACCOUNT_ID"
+
+# Finite on purpose: the generated client waits forever by default.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_MAX_RETRIES: Final = 4
+
+# Chatwoot reads the token from `api_access_token`; the dashed spelling reaches the same check and
+# survives proxies (nginx among them) that drop header names with underscores.
+TokenHeader = Literal["api_access_token", "Api-Access-Token"]
+TOKEN_HEADERS: Final = ("api_access_token", "Api-Access-Token")
+
+
+class Token(str):
+    """The API token: a str that never shows itself in a repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything a client needs, checked. The token is kept out of the repr."""
+
+    base_url: httpx.URL
+    account_id: int
+    token: Token = attrs.field(repr=False)
+    token_header: TokenHeader
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+
+
+def _pick(value: str | int | None, env: Mapping[str, str], var: str) -> str | int | None:
+    if value is not None:
+        return value
+    from_env = env.get(var)
+    return from_env if from_env not in (None, "") else None
+
+
+def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.URL:
+    """Parse and vet a base URL: http(s), a host, no query, and plain http only to loopback unless allowed."""
+    try:
+        url = httpx.URL(str(raw).strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"base_url {str(raw)!r} is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL with a host, like https://chat.example.com, not {str(raw)!r}"
+        )
+    if url.query or url.fragment:
+        raise ConfigurationError("base_url must not have a query or a fragment")
+    if url.username or url.password:
+        raise ConfigurationError("base_url must not hold credentials; pass the token as api_access_token")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"refusing to send the API token over plain http to {url.host}: use https, or pass "
+            "allow_insecure_http=True if the network between you and the server is trusted"
+        )
+    # Chatwoot may live under a path prefix; keep it, without a trailing slash, so paths append to it.
+    return url.copy_with(path=url.path.rstrip("/") or "")
+
+
+def resolve_settings(
+    *,
+    base_url: str | httpx.URL | None,
+    api_access_token: str | None,
+    account_id: int | str | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    retry_policy: RetryPolicy | None,
+    token_header: str,
+    allow_insecure_http: bool,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Arguments first, then ``CHATWOOT_*`` environment variables; a missing one names both places."""
+    env = os.environ if env is None else env
+    raw_url = _pick(str(base_url) if base_url is not None else None, env, ENV_BASE_URL)
+    if raw_url is None:
+        raise ConfigurationError(f"base_url is required: pass base_url=... or set {ENV_BASE_URL}")
+    url = check_base_url(str(raw_url), allow_insecure_http=allow_insecure_http)
+
+    token = _pick(api_access_token, env, ENV_API_ACCESS_TOKEN)
+    if token is None:
+        raise ConfigurationError(
+            f"api_access_token is required: pass api_access_token=... or set {ENV_API_ACCESS_TOKEN}"
+        )
+    if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n\0"):
+        # Never echo the value: it is a secret even when it is malformed.
+        raise ConfigurationError("api_access_token must be a non-empty string on one line")
+
+    raw_account = _pick(account_id, env, ENV_ACCOUNT_ID)
+    if raw_account is None:
+        raise ConfigurationError(f"account_id is required: pass account_id=... or set {ENV_ACCOUNT_ID}")
+    source = "account_id" if account_id is not None else ENV_ACCOUNT_ID
+    if isinstance(raw_account, bool):
+        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
+    try:
+        number = int(str(raw_account).strip()) if isinstance(raw_account, str) else int(raw_account)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}") from None
+    if number < 1:
+        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
+
+    if token_header not in TOKEN_HEADERS:
+        raise ConfigurationError(f"token_header must be one of {', '.join(TOKEN_HEADERS)}, not {token_header!r}")
+
+    if timeout is None:
+        resolved_timeout = DEFAULT_TIMEOUT
+    elif isinstance(timeout, httpx.Timeout):
+        resolved_timeout = timeout
+    elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        resolved_timeout = httpx.Timeout(float(timeout))
+    else:
+        raise ConfigurationError(f"timeout must be a number of seconds > 0 or an httpx.Timeout, not {timeout!r}")
+
+    policy = retry_policy if retry_policy is not None else RetryPolicy()
+    if max_retries is not None:
+        try:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(str(exc)) from None
+
+    return Settings(
+        base_url=url,
+        account_id=number,
+        token=Token(token.strip()),
+        token_header=token_header,  # type: ignore[arg-type]
+        timeout=resolved_timeout,
+        retry=policy,
+    )

@@ -1,0 +1,149 @@
+"""Server JSON (or a generated model) to the public models, checking what the API promises on the way."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dateutil.parser import isoparse
+
+from ._models import FIELDS, AuditLog, AuditLogPage
+
+if TYPE_CHECKING:
+    from chatwoot_audit_generated.models import AuditLog as GeneratedAuditLog
+
+__all__ = ["ValidationFailure", "from_generated", "parse_created_at", "parse_entry", "parse_page"]
+
+
+class ValidationFailure(Exception):
+    """A body that does not match the API; the client turns it into APIResponseValidationError."""
+
+
+_INT = (int,)
+_STR = (str,)
+_DICT = (dict,)
+# Which JSON types each optional field may hold besides null.
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "auditable_id": _INT,
+    "auditable_type": _STR,
+    "auditable": _DICT,
+    "associated_id": _INT,
+    "associated_type": _STR,
+    "user_id": _INT,
+    "user_type": _STR,
+    "username": _STR,
+    "audited_changes": _DICT,
+    "version": _INT,
+    "comment": _STR,
+    "request_uuid": _STR,
+    "remote_address": _STR,
+}
+_KNOWN = frozenset(FIELDS)
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_created_at(value: object) -> datetime:
+    """Unix seconds (int or float), or an ISO-8601 string as servers before mid-2023 sent, to aware UTC.
+
+    An ISO string without an offset is read as UTC, the zone Chatwoot stores.
+    """
+    if isinstance(value, bool):
+        raise ValidationFailure(f"created_at is {_describe(value)}, not a time")
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationFailure(f"created_at is {_describe(value)}, not a time")
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValidationFailure(f"created_at {_describe(value)} is out of range") from exc
+    if isinstance(value, str):
+        try:
+            parsed = isoparse(value.strip())
+        except (ValueError, OverflowError) as exc:
+            raise ValidationFailure(f"created_at {_describe(value)} is not an ISO-8601 time") from exc
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationFailure(f"created_at {_describe(value)} is out of range") from exc
+    raise ValidationFailure(f"created_at is {_describe(value)}, not Unix seconds or an ISO-8601 string")
+
+
+def parse_entry(raw: object, position: int) -> AuditLog:
+    """One entry of ``audit_logs``; ``position`` names it in errors when its id is unusable."""
+    if not isinstance(raw, dict):
+        raise ValidationFailure(f"audit_logs[{position}] is {_describe(raw)}, not an object")
+    entry_id = raw.get("id")
+    if isinstance(entry_id, bool) or not isinstance(entry_id, int):
+        raise ValidationFailure(f"audit_logs[{position}] has id {_describe(entry_id)}, not an integer")
+    action = raw.get("action")
+    if not isinstance(action, str):
+        raise ValidationFailure(f"entry {entry_id}: action is {_describe(action)}, not a string")
+    if "created_at" not in raw:
+        raise ValidationFailure(f"entry {entry_id}: created_at is missing")
+    raw_created_at = raw["created_at"]
+    try:
+        created_at = parse_created_at(raw_created_at)
+    except ValidationFailure as exc:
+        raise ValidationFailure(f"entry {entry_id}: {exc}") from None
+    values: dict[str, Any] = {}
+    absent: list[str] = []
+    for name, types in _OPTIONAL.items():
+        if name not in raw:
+            absent.append(name)
+            continue
+        value = raw[name]
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise ValidationFailure(f"entry {entry_id}: {name} is {_describe(value)}, not {types[0].__name__} or null")
+        values[name] = value
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN} if len(raw) > len(values) + 3 else {}
+    return AuditLog(
+        id=entry_id,
+        action=action,
+        created_at=created_at,
+        extra=extra,
+        raw_created_at=raw_created_at,
+        absent=frozenset(absent),
+        **values,
+    )
+
+
+def _count(body: dict[str, Any], key: str) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailure(f"{key} is {_describe(value)}, not an integer >= 0")
+    return value
+
+
+def parse_page(body: object) -> AuditLogPage:
+    """The decoded JSON of a 200 answer to a page."""
+    if isinstance(body, list):
+        raise ValidationFailure(
+            "the server sent a bare list of entries: it predates paginated audit logs (Chatwoot before "
+            "mid-2023), which this client does not support"
+        )
+    if not isinstance(body, dict):
+        raise ValidationFailure(f"the body is {_describe(body)}, not an object")
+    items = body.get("audit_logs")
+    if not isinstance(items, list):
+        raise ValidationFailure(f"audit_logs is {_describe(items)}, not a list")
+    per_page = _count(body, "per_page")
+    total_entries = _count(body, "total_entries")
+    current_page = _count(body, "current_page")
+    return AuditLogPage(
+        items=tuple(parse_entry(raw, i) for i, raw in enumerate(items)),
+        current_page=current_page,
+        per_page=per_page,
+        total_entries=total_entries,
+    )
+
+
+def from_generated(model: GeneratedAuditLog) -> AuditLog:
+    """A model of the generated client to the public AuditLog."""
+    return parse_entry(model.to_dict(), 0)

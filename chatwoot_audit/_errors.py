@@ -1,0 +1,153 @@
+"""The errors chatwoot-audit raises. Nothing from httpx, json or the generated client leaks out.
+
+Exception tree::
+
+    ChatwootError
+    ├── InvalidArgumentError (also a ValueError: raised before any request)
+    │   └── ConfigurationError (missing or unsafe base_url, token or account id)
+    ├── APIConnectionError (the request did not get an answer)
+    │   └── APITimeoutError
+    ├── APIResponseValidationError (an answer that is not what the API promises: HTML, bad JSON, wrong types)
+    ├── APIStatusError (an HTTP status other than 200; .status_code, .body, .request_id, .response)
+    │   ├── AuthenticationError (401)
+    │   ├── PermissionDeniedError (403)
+    │   ├── NotFoundError (404)
+    │   ├── FeatureNotEnabledError (422)
+    │   ├── RateLimitError (429)
+    │   └── InternalServerError (5xx)
+    └── IncompleteWalkError (a full walk could not account for every entry the server reported)
+
+Match on the class (that is, on the status), not on the message: Chatwoot localizes its messages.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "ChatwootError",
+    "ConfigurationError",
+    "FeatureNotEnabledError",
+    "IncompleteWalkError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "status_error_class",
+]
+
+
+class ChatwootError(Exception):
+    """The base of every error chatwoot-audit raises."""
+
+
+class InvalidArgumentError(ChatwootError, ValueError):
+    """An argument is out of range or of the wrong kind; raised before any request is sent."""
+
+
+class ConfigurationError(InvalidArgumentError):
+    """The client cannot be configured: a missing setting, a malformed or an unsafe base URL."""
+
+
+class APIConnectionError(ChatwootError):
+    """The request got no usable answer: the connection failed, dropped, or the body was cut short."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer within the timeout."""
+
+
+class APIResponseValidationError(ChatwootError):
+    """The server answered 200 with a body that is not what the API promises."""
+
+    def __init__(self, message: str, *, response: httpx.Response | None = None, body: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.body = body
+        self.status_code = response.status_code if response is not None else None
+
+
+class APIStatusError(ChatwootError):
+    """The server answered with a status other than 200.
+
+    ``body`` is the parsed JSON when the answer was JSON, else its text. ``message`` is the server's
+    ``error`` or ``errors`` text when it sent one. ``request_id`` is the ``X-Request-Id`` header, if any.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.body = body
+        self.status_code: int = response.status_code
+        self.request_id: str | None = response.headers.get("x-request-id")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
+
+
+class AuthenticationError(APIStatusError):
+    """401: Chatwoot's answer to every authentication and authorisation failure (it never sends 403)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: listed by the spec; real Chatwoot servers answer 401 instead, proxies may send it."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the account does not exist, or the server has no audit-log endpoint (a Community build)."""
+
+
+class FeatureNotEnabledError(APIStatusError):
+    """422: listed by the spec for a disabled feature; real servers answer an empty 200 page instead."""
+
+
+class RateLimitError(APIStatusError):
+    """429: throttled, and retrying did not get through (or the server asked for too long a wait)."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server or a proxy in front of it failed."""
+
+
+class IncompleteWalkError(ChatwootError):
+    """A full walk yielded fewer distinct entries than the server reported when the walk started."""
+
+    def __init__(self, message: str, *, expected: int, found: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.found = found
+
+    @property
+    def missing(self) -> int:
+        """How many entries the walk could not find."""
+        return self.expected - self.found
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: FeatureNotEnabledError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The one place a status becomes an error class; a status nobody lists is a plain APIStatusError."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)

@@ -1,0 +1,173 @@
+"""Requests from the generated client, and answers into pages or errors. No I/O: the clients send.
+
+The generated client is the only code that knows the endpoint's URL and parameters; this module asks it
+for them and only puts the base URL in front, so that a caller's own httpx client (with no base_url of
+its own) works too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from chatwoot_audit_generated.api.audit_logs import get_account_audit_logs
+
+from . import _errors
+from ._config import Settings
+from ._convert import ValidationFailure, parse_page
+from ._models import AuditLogPage
+from ._version import __version__
+
+__all__ = ["PageRequest", "TransientBody", "build_request", "connection_error", "page_from_response", "redact"]
+
+REDACTED = "<redacted>"
+USER_AGENT = f"chatwoot-audit/{__version__}"
+
+
+class TransientBody(_errors.APIResponseValidationError):
+    """A 200 whose body is not JSON at all (a proxy's HTML page, a cut-off body): worth one more try."""
+
+
+class PageRequest:
+    """The method, absolute URL and query of one page request, as the generated client builds it."""
+
+    __slots__ = ("method", "params", "url")
+
+    def __init__(self, settings: Settings, page: int) -> None:
+        kwargs: dict[str, Any] = get_account_audit_logs._get_kwargs(account_id=settings.account_id, page=page)
+        base = settings.base_url
+        self.method: str = str(kwargs["method"]).upper()
+        self.url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + str(kwargs["url"]).encode("ascii"))
+        self.params: dict[str, Any] = dict(kwargs.get("params") or {})
+
+
+def build_request(client: httpx.Client | httpx.AsyncClient, settings: Settings, page: int) -> httpx.Request:
+    """The httpx request for ``page``, with the token header and the client's timeout."""
+    spec = PageRequest(settings, page)
+    return client.build_request(
+        spec.method,
+        spec.url,
+        params=spec.params,
+        headers={settings.token_header: settings.token, "accept": "application/json", "user-agent": USER_AGENT},
+        timeout=settings.timeout,
+    )
+
+
+def scrub(text: str, settings: Settings) -> str:
+    """``text`` with the token blanked: servers and proxies may echo request headers in an error page."""
+    return text.replace(settings.token, REDACTED) if settings.token in text else text
+
+
+def redact(request: httpx.Request | None, settings: Settings) -> None:
+    """Blank the token in a request that an error will carry, so no repr or traceback can show it."""
+    if request is not None and settings.token_header in request.headers:
+        request.headers[settings.token_header] = REDACTED
+
+
+def _body(response: httpx.Response) -> object:
+    text = response.text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _server_message(body: object) -> str | None:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, str) and error:
+            return error
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return "; ".join(str(e) for e in errors)
+    return None
+
+
+def _short(text: str, size: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def status_error(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> _errors.APIStatusError:
+    """The error for a non-200 answer: the class by status, a message that says what to do."""
+    body = _body(response)
+    status = response.status_code
+    reason = response.reason_phrase or "status"
+    said = _server_message(body)
+    if said is None and isinstance(body, str) and body.strip():
+        said = _short(body)
+    parts = [f"{status} {reason}".strip()]
+    if said:
+        parts.append(f": {said}")
+    if status == 401 and isinstance(body, dict) and "errors" in body:
+        parts.append(
+            f". The server saw no token although one was sent: a proxy in front of Chatwoot may be dropping "
+            f"the {settings.token_header!r} header (nginx drops header names with underscores unless "
+            f"'underscores_in_headers on;'). Pass token_header='Api-Access-Token' to send it with dashes."
+            if settings.token_header == "api_access_token"
+            else f". The server saw no token although one was sent in the {settings.token_header!r} header: "
+            "check what the proxies in front of Chatwoot pass on."
+        )
+    elif status == 401:
+        parts.append(f". Check the token, and that its user is an administrator of account {settings.account_id}")
+    elif status == 404:
+        parts.append(
+            f". Account {settings.account_id} does not exist at {settings.base_url}, or the server has no "
+            "audit-log endpoint (it needs Chatwoot's Enterprise edition)"
+        )
+    elif status == 429:
+        parts.append(f". Still throttled after {attempts} attempts; lower the request rate or raise the retry budget")
+    elif 300 <= status < 400:
+        location = response.headers.get("location")
+        parts.append(
+            f". Redirects are not followed, so that the token never goes to another origin; "
+            f"set base_url to where the server redirects ({location})"
+            if location
+            else ". Redirects are not followed"
+        )
+    request_id = response.headers.get("x-request-id")
+    if request_id:
+        parts.append(f" (request id {request_id})")
+    redact(response.request, settings)
+    if isinstance(body, str):
+        body = scrub(body, settings)
+    return _errors.status_error_class(status)(scrub("".join(parts), settings), response=response, body=body)
+
+
+def page_from_response(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> AuditLogPage:
+    """A 200 answer's page, or the error the answer stands for."""
+    if response.status_code != 200:
+        raise status_error(response, settings, attempts=attempts)
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        redact(response.request, settings)
+        content_type = response.headers.get("content-type", "unknown")
+        raise TransientBody(
+            f"the server answered 200 with a body that is not JSON (content-type {content_type}): "
+            f"{scrub(_short(response.text, 120), settings)!r}",
+            response=response,
+            body=scrub(response.text, settings),
+        ) from None
+    try:
+        return parse_page(body)
+    except ValidationFailure as exc:
+        redact(response.request, settings)
+        raise _errors.APIResponseValidationError(
+            f"the server's answer is not an audit-log page: {exc}", response=response, body=body
+        ) from None
+
+
+def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settings: Settings) -> _errors.ChatwootError:
+    """Our error for an httpx failure; the token is blanked in the request it carries."""
+    redact(request, settings)
+    where = f"{request.method} {request.url.copy_with(query=None)}" if request is not None else "the request"
+    detail = scrub(str(exc) or type(exc).__name__, settings)
+    if isinstance(exc, httpx.TimeoutException):
+        return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)
+    if isinstance(exc, httpx.TransportError):
+        return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)
+    return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)

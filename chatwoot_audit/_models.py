@@ -1,0 +1,150 @@
+"""The public data types: AuditLog, AuditLogPage and AuditAction."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+__all__ = ["FIELDS", "AuditAction", "AuditLog", "AuditLogPage"]
+
+# The keys a Chatwoot server renders for each entry, in its order.
+FIELDS = (
+    "id",
+    "auditable_id",
+    "auditable_type",
+    "auditable",
+    "associated_id",
+    "associated_type",
+    "user_id",
+    "user_type",
+    "username",
+    "action",
+    "audited_changes",
+    "version",
+    "comment",
+    "request_uuid",
+    "created_at",
+    "remote_address",
+)
+
+
+class AuditAction(enum.StrEnum):
+    """The actions Chatwoot writes today. ``AuditLog.action`` is a plain str: new values pass through."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DESTROY = "destroy"
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AuditLog:
+    """One audit-log entry, with the API's own field names.
+
+    ``created_at`` is a timezone-aware UTC datetime; every other field is as the server sent it, ``None``
+    where it sent null (or left the key out). Keys this version does not know are kept in ``extra``, and
+    :meth:`to_dict` gives back the server's JSON exactly.
+    """
+
+    id: int
+    action: str
+    created_at: datetime
+    auditable_id: int | None = None
+    auditable_type: str | None = None
+    auditable: dict[str, Any] | None = None
+    associated_id: int | None = None
+    associated_type: str | None = None
+    user_id: int | None = None
+    user_type: str | None = None
+    username: str | None = None
+    audited_changes: dict[str, Any] | None = None
+    version: int | None = None
+    comment: str | None = None
+    request_uuid: str | None = None
+    remote_address: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    # How the server wrote created_at (int seconds, float, or an ISO string on old servers) and which
+    # known keys it left out: what to_dict needs to give the JSON back exactly.
+    _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="raw_created_at")
+    _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="absent")
+
+    @property
+    def timestamp(self) -> int:
+        """``created_at`` as whole Unix seconds, the unit the server orders by."""
+        return math.floor(self.created_at.timestamp())
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """An update's changes as ``{field: (old, new)}``; empty for any other action.
+
+        Read by ``action``, not by shape: a create or destroy row may hold plain lists as values.
+        """
+        if self.action != AuditAction.UPDATE or not self.audited_changes:
+            return {}
+        out: dict[str, tuple[Any, Any]] = {}
+        for key, value in self.audited_changes.items():
+            if isinstance(value, list) and len(value) == 2:
+                out[key] = (value[0], value[1])
+            else:
+                # Not the [old, new] pair updates are written with: keep the value rather than drop it.
+                out[key] = (None, value)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as the API's JSON: the same keys, in the server's order, with the same values."""
+        out: dict[str, Any] = {}
+        for name in FIELDS:
+            if name in self._absent:
+                continue
+            if name == "created_at":
+                out[name] = self._raw_created_at if self._raw_created_at is not None else self.timestamp
+            else:
+                out[name] = getattr(self, name)
+        out.update(self.extra)
+        return out
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AuditLogPage:
+    """One page of entries, newest first, as the server numbered it.
+
+    ``per_page`` is the server's own (25 on current Chatwoot, 15 on v4.14.0 and older). Chatwoot sends no
+    page count: ``total_pages`` is worked out from ``total_entries``. Iterating a page yields its entries.
+    """
+
+    items: tuple[AuditLog, ...]
+    current_page: int
+    per_page: int
+    total_entries: int
+
+    @property
+    def total_pages(self) -> int:
+        """``ceil(total_entries / per_page)``; 0 for an empty account."""
+        if self.per_page <= 0:
+            return 0
+        return -(-self.total_entries // self.per_page)
+
+    @property
+    def has_next_page(self) -> bool:
+        """Whether the server reports entries past this page."""
+        return self.current_page < self.total_pages
+
+    def __iter__(self) -> Iterator[AuditLog]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The page as the API's JSON."""
+        return {
+            "per_page": self.per_page,
+            "total_entries": self.total_entries,
+            "current_page": self.current_page,
+            "audit_logs": [item.to_dict() for item in self.items],
+        }

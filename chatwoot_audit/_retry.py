@@ -1,0 +1,170 @@
+"""When to retry and how long to wait: a pure policy, no sleeping and no I/O.
+
+The sync and async clients each have one place that sleeps; both ask :meth:`RetryPolicy.delay_for`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+
+__all__ = ["RETRYABLE_STATUSES", "RetryDecision", "RetryPolicy", "parse_retry_after"]
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP-date.
+
+    Returns None when there is no usable header: Chatwoot itself never sends one, proxies and hosted
+    services may.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - now())
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+@attrs.frozen
+class RetryDecision:
+    """What to do after a failed attempt: wait ``delay`` seconds and retry, or give up (``delay`` None)."""
+
+    delay: float | None
+    reason: str
+
+    @property
+    def retry(self) -> bool:
+        return self.delay is not None
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a client retries a request that failed in a way worth retrying.
+
+    Connection errors, timeouts and 5xx answers wait ``min(base_delay * 2**n, max_delay)`` seconds times a
+    jitter factor in [0.75, 1], at most ``max_retries`` times. A 429 without Retry-After (Chatwoot's own:
+    a one-minute window and no hint) waits ``min(rate_limit_base_delay * 2**n, rate_limit_max_delay)`` and
+    keeps trying until the waits add up to ``rate_limit_budget`` seconds, so that a walk gets through a
+    throttled minute. A Retry-After (or retry-after-ms) header is honoured up to ``max_retry_after``
+    seconds; asking for longer is an error, not a hang.
+    """
+
+    max_retries: int = attrs.field(default=4)
+    base_delay: float = attrs.field(default=0.5, validator=_non_negative)
+    max_delay: float = attrs.field(default=8.0, validator=_non_negative)
+    rate_limit_base_delay: float = attrs.field(default=2.0, validator=_non_negative)
+    rate_limit_max_delay: float = attrs.field(default=30.0, validator=_non_negative)
+    rate_limit_budget: float = attrs.field(default=150.0, validator=_non_negative)
+    max_retry_after: float = attrs.field(default=120.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.25)
+
+    @max_retries.validator
+    def _check_max_retries(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"max_retries must be an int >= 0, not {value!r}")
+
+    @jitter.validator
+    def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if not (isinstance(value, int | float) and 0 <= value < 1):
+            raise ValueError(f"jitter must be in [0, 1), not {value!r}")
+
+    def _jittered(self, delay: float, rng: Callable[[], float]) -> float:
+        return delay * (1.0 - self.jitter * rng())
+
+    def delay_for(
+        self,
+        state: RetryState,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+        rng: Callable[[], float] = random.random,
+        now: Callable[[], float] = time.time,
+    ) -> RetryDecision:
+        """Decide about the attempt that just failed with ``status_code`` (or a transport ``error``).
+
+        ``state`` counts this request's earlier retries; the caller records the decision with
+        :meth:`RetryState.record` when it retries.
+        """
+        what = f"status {status_code}" if status_code is not None else (error or "error")
+        if status_code is not None and status_code not in RETRYABLE_STATUSES:
+            return RetryDecision(None, f"{what} is not retryable")
+        retry_after = parse_retry_after(headers) if headers is not None else None
+        if retry_after is not None and retry_after > self.max_retry_after:
+            return RetryDecision(
+                None,
+                f"{what}: the server asked to wait {retry_after:.0f}s, over max_retry_after={self.max_retry_after:g}s",
+            )
+        if status_code == 429:
+            if retry_after is not None:
+                delay = retry_after
+            else:
+                exp = min(state.rate_limited, 32)
+                delay = self._jittered(min(self.rate_limit_base_delay * 2**exp, self.rate_limit_max_delay), rng)
+            if state.rate_limit_waited + delay > self.rate_limit_budget:
+                return RetryDecision(
+                    None,
+                    f"{what}: still throttled after waiting {state.rate_limit_waited:.0f}s "
+                    f"(rate_limit_budget={self.rate_limit_budget:g}s)",
+                )
+            return RetryDecision(delay, what)
+        if state.retries >= self.max_retries:
+            return RetryDecision(None, f"{what} after {state.retries} retries (max_retries={self.max_retries})")
+        if retry_after is not None:
+            return RetryDecision(retry_after, what)
+        exp = min(state.retries, 32)
+        return RetryDecision(self._jittered(min(self.base_delay * 2**exp, self.max_delay), rng), what)
+
+
+@attrs.define
+class RetryState:
+    """The retries one request has made so far: 429s are counted apart from other failures."""
+
+    retries: int = 0
+    rate_limited: int = 0
+    rate_limit_waited: float = 0.0
+
+    def record(self, decision: RetryDecision, *, status_code: int | None) -> None:
+        assert decision.delay is not None
+        if status_code == 429:
+            self.rate_limited += 1
+            self.rate_limit_waited += decision.delay
+        else:
+            self.retries += 1
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far, the first included."""
+        return 1 + self.retries + self.rate_limited
+
+
+NO_RETRIES = RetryPolicy(max_retries=0, rate_limit_budget=0.0)
