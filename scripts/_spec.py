@@ -30,13 +30,16 @@ def load_yaml(text: str) -> Any:
         raise SpecError(f"not valid YAML: {exc}") from exc
 
 
-def dump_yaml(data: Any) -> str:
-    """YAML in the layout of the published spec: block style, keys in document order, wide lines."""
+def dump_yaml(data: Any, *, width: int = 80) -> str:
+    """YAML in the layout of the published spec: block style, keys in document order, wide lines.
+
+    ``width`` is where plain scalars wrap; a caller that places its own folds passes a larger one.
+    """
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt", pure=True)
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 80
+    yaml.width = width
     buf = io.StringIO()
     yaml.dump(data, buf)
     return buf.getvalue()
@@ -65,16 +68,17 @@ def _resolve_parent(doc: Any, pointer: str) -> tuple[Any, str]:
     return node, tokens[-1]
 
 
-def apply_overrides(spec: Any, overrides: Any) -> Any:
+def apply_overrides(spec: Any, overrides: Any, *, start: int = 1) -> Any:
     """Return a copy of ``spec`` with the JSON-Patch-like ``overrides`` applied in order.
 
     Every override needs a ``reason``; ``replace`` and ``remove`` need their target to exist, so that an
-    upstream change that moves a field is reported instead of silently skipped.
+    upstream change that moves a field is reported instead of silently skipped. Messages number the
+    overrides from ``start``, so that one applied alone is still named by its place in the file.
     """
     if not isinstance(overrides, list):
         raise SpecError("overrides must be a list of operations")
     doc = copy.deepcopy(spec)
-    for number, item in enumerate(overrides, start=1):
+    for number, item in enumerate(overrides, start=start):
         if not isinstance(item, dict):
             raise SpecError(f"override #{number} is not a mapping")
         op, pointer, reason = item.get("op"), item.get("path"), item.get("reason")
@@ -105,6 +109,17 @@ def apply_overrides(spec: Any, overrides: Any) -> Any:
         else:
             raise SpecError(f"override #{number} ({pointer}): unknown op {op!r}")
     return doc
+
+
+def pointer_exists(doc: Any, pointer: str) -> bool:
+    """Whether the JSON pointer names something in ``doc`` (a key of a mapping or an index of a list)."""
+    try:
+        parent, key = _resolve_parent(doc, pointer)
+    except SpecError:
+        return False
+    if isinstance(parent, dict):
+        return key in parent
+    return isinstance(parent, list) and key.isdigit() and int(key) < len(parent)
 
 
 def load_spec(path: Path = SPEC_PATH) -> Any:

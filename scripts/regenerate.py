@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _spec import (  # noqa: E402
+from _spec import (
     CONFIG_PATH,
     OVERRIDES_PATH,
     ROOT,
@@ -81,24 +81,31 @@ def check_tools() -> Path:
     return bindir
 
 
-def stamp() -> dict[str, str]:
+def _shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
+def stamp(spec_path: Path = SPEC_PATH, overrides_path: Path = OVERRIDES_PATH) -> dict[str, str]:
     return {
         "generator": f"openapi-python-client=={GENERATOR_VERSION}",
         "formatter": f"ruff=={RUFF_VERSION}",
-        "spec": f"openapi/{SPEC_PATH.name}",
-        "spec_sha256": sha256_file(SPEC_PATH),
-        "overrides_sha256": sha256_file(OVERRIDES_PATH),
+        "spec": _shown(spec_path),
+        "spec_sha256": sha256_file(spec_path),
+        "overrides_sha256": sha256_file(overrides_path),
         "config_sha256": sha256_file(CONFIG_PATH),
     }
 
 
-def generate_into(target: Path) -> None:
-    """Write the whole of generated/ (package, stamp, README) into the empty folder ``target``."""
+def generate_into(target: Path, spec_path: Path = SPEC_PATH, overrides_path: Path = OVERRIDES_PATH) -> None:
+    """Write the whole of generated/ (package, stamp, README) into the empty folder ``target``.
+
+    The inputs default to openapi/; pointing them elsewhere tries a candidate spec without touching it.
+    """
     bindir = check_tools()
     try:
-        spec = merged_spec()
+        spec = merged_spec(spec_path, overrides_path)
     except SpecError as exc:
-        raise RegenerateError(f"openapi/overrides.yaml: {exc}") from exc
+        raise RegenerateError(f"{_shown(overrides_path)}: {exc}") from exc
     with tempfile.TemporaryDirectory(prefix="chatwoot-audit-regen-") as tmp:
         merged = Path(tmp) / "spec.json"
         merged.write_text(json.dumps(spec, indent=2), encoding="utf-8")
@@ -124,7 +131,7 @@ def generate_into(target: Path) -> None:
             raise RegenerateError(f"openapi-python-client failed:\n{proc.stdout}{proc.stderr}")
         (out / "py.typed").write_text("", encoding="utf-8")
         shutil.copytree(out, target / PACKAGE, ignore=shutil.ignore_patterns(".ruff_cache", "__pycache__"))
-    (target / "stamp.json").write_text(json.dumps(stamp(), indent=2) + "\n", encoding="utf-8")
+    (target / "stamp.json").write_text(json.dumps(stamp(spec_path, overrides_path), indent=2) + "\n", encoding="utf-8")
     (target / "README.md").write_text(README, encoding="utf-8")
 
 
