@@ -1,5 +1,6 @@
 """chatwoot-audit: a Python SDK for Chatwoot's audit-log API."""
 
+from ._checkpoint import Checkpoint
 from ._client import AsyncChatwootAudit, ChatwootAudit
 from ._errors import (
     APIConnectionError,
@@ -33,6 +34,7 @@ __all__ = [
     "AuthenticationError",
     "ChatwootAudit",
     "ChatwootError",
+    "Checkpoint",
     "ConfigurationError",
     "FeatureNotEnabledError",
     "IncompleteWalkError",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -13,16 +16,74 @@ import anyio
 import httpx
 from chatwoot_audit_generated import AuthenticatedClient
 
+from ._checkpoint import Checkpoint, oldest_first
 from ._config import Settings, resolve_settings
-from ._errors import APIStatusError, ChatwootError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ChatwootError,
+    InternalServerError,
+    InvalidArgumentError,
+    RateLimitError,
+)
 from ._http import USER_AGENT, TransientBody, build_request, connection_error, page_from_response
 from ._models import AuditLog, AuditLogPage
-from ._pagination import LogWalk, PageWalk, check_page
-from ._retry import RetryPolicy, RetryState
+from ._pagination import LogWalk, check_concurrency, check_page
+from ._retry import RetryPolicy, RetryState, Throttle
+from ._walker import Emit, Walker
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
 
 logger = logging.getLogger("chatwoot_audit")
+
+
+Outcome = AuditLogPage | ChatwootError
+
+
+class _Cancelled(Exception):
+    """A walk was closed while one of its worker threads waited to retry."""
+
+
+class _SharedThrottle:
+    """A walk's :class:`Throttle`, safe to share between its worker threads or tasks."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._throttle = Throttle(ceiling=concurrency)
+        self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int:
+        return self._throttle.limit
+
+    def wait(self) -> float:
+        with self._lock:
+            return self._throttle.wait(time.monotonic())
+
+    def rate_limited(self, delay: float) -> None:
+        with self._lock:
+            self._throttle.rate_limited(time.monotonic(), delay)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._throttle.succeeded()
+
+
+def _check_interval(interval: object) -> float:
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not math.isfinite(interval):
+        raise InvalidArgumentError(f"interval must be a number of seconds > 0, not {interval!r}")
+    if interval <= 0:
+        raise InvalidArgumentError(f"interval must be a number of seconds > 0, not {interval!r}")
+    return float(interval)
+
+
+def _check_checkpoint(checkpoint: object) -> Checkpoint:
+    if not isinstance(checkpoint, Checkpoint):
+        raise InvalidArgumentError(f"checkpoint must be a Checkpoint, not {type(checkpoint).__name__}")
+    return checkpoint
+
+
+# What a follower waits out and tries again at its next poll, rather than stopping.
+_PASSING = (APIConnectionError, InternalServerError, RateLimitError, TransientBody)
 
 
 class _Base:
@@ -104,7 +165,9 @@ class _Base:
         """
         return self._generated
 
-    def _retry_delay(self, state: RetryState, page: int, error: ChatwootError) -> float:
+    def _retry_delay(
+        self, state: RetryState, page: int, error: ChatwootError, throttle: _SharedThrottle | None
+    ) -> float:
         """How long to wait before trying ``page`` again; re-raises ``error`` when it is final."""
         status = error.status_code if isinstance(error, APIStatusError) else None
         headers = error.response.headers if isinstance(error, APIStatusError) else None
@@ -118,6 +181,8 @@ class _Base:
             logger.debug("page %d: giving up: %s", page, decision.reason)
             raise error
         state.record(decision, status_code=status)
+        if status == 429 and throttle is not None:
+            throttle.rate_limited(decision.delay)
         logger.debug(
             "page %d: %s; retry %d in %.2fs",
             page,
@@ -126,6 +191,26 @@ class _Base:
             decision.delay,
         )
         return decision.delay
+
+    def _walker(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        start: int = 1,
+        concurrency: int = 1,
+        check_completeness: bool = True,
+    ) -> tuple[Walker, _SharedThrottle]:
+        walk = LogWalk(since=since, until=until, limit=limit, start=start)
+        throttle = _SharedThrottle(check_concurrency(concurrency))
+        walker = Walker(
+            walk,
+            concurrency=concurrency,
+            check_completeness=check_completeness,
+            batch_limit=lambda: throttle.limit,
+        )
+        return walker, throttle
 
     def _seen_page(self, page: AuditLogPage, number: int) -> None:
         if number == 1 and page.total_entries == 0 and not self._warned_empty:
@@ -142,7 +227,7 @@ class ChatwootAudit(_Base):
 
     Arguments fall back to ``CHATWOOT_BASE_URL``, ``CHATWOOT_API_ACCESS_TOKEN`` and ``CHATWOOT_ACCOUNT_ID``.
     Use it as a context manager, or call :meth:`close`. A caller's own ``http_client`` is used as it is
-    and not closed.
+    and not closed. Walks with ``concurrency`` > 1 fetch pages on a small pool of threads.
     """
 
     def __init__(
@@ -188,9 +273,24 @@ class ChatwootAudit(_Base):
         if self._owns_http:
             self._http.close()
 
-    def _fetch(self, number: int) -> AuditLogPage:
+    # -- the only I/O: one page, with retries --------------------------------------------------------
+
+    @staticmethod
+    def _pause(seconds: float, cancel: threading.Event | None) -> None:
+        if seconds <= 0:
+            return
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
+            raise _Cancelled
+
+    def _fetch(
+        self, number: int, throttle: _SharedThrottle | None = None, cancel: threading.Event | None = None
+    ) -> AuditLogPage:
         settings, state = self._settings, RetryState()
         while True:
+            if throttle is not None:
+                self._pause(throttle.wait(), cancel)
             request = build_request(self._http, settings, number)
             try:
                 response = self._http.send(request, follow_redirects=False)
@@ -202,23 +302,53 @@ class ChatwootAudit(_Base):
                 except (APIStatusError, TransientBody) as exc:
                     error = exc
                 else:
+                    if throttle is not None:
+                        throttle.succeeded()
                     self._seen_page(page, number)
                     return page
-            time.sleep(self._retry_delay(state, number, error))
+            self._pause(self._retry_delay(state, number, error, throttle), cancel)
+
+    def _outcome(self, number: int, throttle: _SharedThrottle, cancel: threading.Event) -> Outcome:
+        try:
+            return self._fetch(number, throttle, cancel)
+        except ChatwootError as exc:
+            return exc
+
+    def _drive(self, walker: Walker, throttle: _SharedThrottle) -> Iterator[Emit]:
+        cancel = threading.Event()
+        pool: ThreadPoolExecutor | None = None
+        try:
+            while (action := walker.step()) is not None:
+                if isinstance(action, Emit):
+                    yield action
+                elif len(action.pages) == 1:
+                    number = action.pages[0]
+                    walker.deliver({number: self._outcome(number, throttle, cancel)})
+                else:
+                    if pool is None:
+                        pool = ThreadPoolExecutor(walker.concurrency, thread_name_prefix="chatwoot-audit")
+                    futures = {n: pool.submit(self._outcome, n, throttle, cancel) for n in action.pages}
+                    walker.deliver({n: future.result() for n, future in futures.items()})
+        finally:
+            # Wake workers waiting to retry and let in-flight requests finish: no thread outlives the walk.
+            cancel.set()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- the public walks ----------------------------------------------------------------------------
 
     def page(self, number: int = 1) -> AuditLogPage:
         """One page, as the server numbers them (newest entries on page 1)."""
         return self._fetch(check_page(number))
 
-    def pages(self, *, start: int = 1) -> Iterator[AuditLogPage]:
-        """Page after page from ``start`` until the last (or an empty) one. Lazy: a break sends nothing more."""
-        return self._iter_pages(PageWalk(start))
+    def pages(self, *, start: int = 1, concurrency: int = 1) -> Iterator[AuditLogPage]:
+        """Page after page from ``start`` until the last (or an empty) one.
 
-    def _iter_pages(self, walk: PageWalk) -> Iterator[AuditLogPage]:
-        while (number := walk.next_page) is not None:
-            page = self._fetch(number)
-            walk.feed(page, number)
-            yield page
+        With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
+        Lazy: leaving the loop sends nothing more.
+        """
+        walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
+        return (emit.page for emit in self._drive(walker, throttle))
 
     def logs(
         self,
@@ -226,17 +356,57 @@ class ChatwootAudit(_Base):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
+        concurrency: int = 1,
     ) -> Iterator[AuditLog]:
         """Every entry, newest first, each id at most once, with ``since <= created_at <= until``.
 
-        ``since`` and ``until`` are timezone-aware datetimes; the walk stops asking for pages once it has
-        passed ``since``. ``limit`` stops after that many entries. Lazy: a break sends nothing more.
+        ``since`` and ``until`` are timezone-aware datetimes: the walk finds the first page that can
+        hold ``until`` by bisection and stops once it has passed ``since``. ``limit`` stops after that
+        many entries. With ``concurrency`` > 1, up to that many pages are fetched at once, the output
+        unchanged. A full walk checks that it found every entry the server reported, re-reading where
+        entries may have slipped between pages, and raises :class:`IncompleteWalkError` if it cannot.
+        Lazy: leaving the loop sends nothing more.
         """
-        return self._iter_logs(LogWalk(since=since, until=until, limit=limit))
+        walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
+        return (log for emit in self._drive(walker, throttle) for log in emit.logs)
 
-    def _iter_logs(self, walk: LogWalk) -> Iterator[AuditLog]:
-        while (number := walk.next_page) is not None:
-            yield from walk.feed(self._fetch(number), number)
+    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> Iterator[AuditLog]:
+        """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
+
+        Store ``checkpoint.to_json()`` once you have shipped an entry: a restart then neither repeats
+        nor drops one. The new entries are gathered before the first is yielded (a first sync holds the
+        whole history in memory; :meth:`Checkpoint.starting_at` skips old history).
+        """
+        checkpoint = _check_checkpoint(checkpoint)
+        floor = checkpoint.floor
+        walker, throttle = self._walker(since=floor, concurrency=concurrency, check_completeness=floor is None)
+        return self._deliver(checkpoint, self._drive(walker, throttle))
+
+    @staticmethod
+    def _deliver(checkpoint: Checkpoint, emits: Iterator[Emit]) -> Iterator[AuditLog]:
+        fresh = [log for emit in emits for log in emit.logs if checkpoint.is_new(log)]
+        for log in oldest_first(fresh):
+            checkpoint.advance(log)
+            yield log
+
+    def follow(self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1) -> Iterator[AuditLog]:
+        """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
+
+        Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
+        until the next poll; errors that need a person (a bad token, a missing account) are raised.
+        """
+        checkpoint = _check_checkpoint(checkpoint)
+        wait = _check_interval(interval)
+        check_concurrency(concurrency)
+        return self._follow(checkpoint, wait, concurrency)
+
+    def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> Iterator[AuditLog]:
+        while True:
+            try:
+                yield from self.logs_after(checkpoint, concurrency=concurrency)
+            except _PASSING as exc:
+                logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
+            time.sleep(interval)
 
 
 class AsyncChatwootAudit(_Base):
@@ -292,9 +462,13 @@ class AsyncChatwootAudit(_Base):
         """The same as :meth:`aclose`."""
         await self.aclose()
 
-    async def _fetch(self, number: int) -> AuditLogPage:
+    # -- the only I/O: one page, with retries --------------------------------------------------------
+
+    async def _fetch(self, number: int, throttle: _SharedThrottle | None = None) -> AuditLogPage:
         settings, state = self._settings, RetryState()
         while True:
+            if throttle is not None and (hold := throttle.wait()) > 0:
+                await anyio.sleep(hold)
             request = build_request(self._http, settings, number)
             try:
                 response = await self._http.send(request, follow_redirects=False)
@@ -306,23 +480,52 @@ class AsyncChatwootAudit(_Base):
                 except (APIStatusError, TransientBody) as exc:
                     error = exc
                 else:
+                    if throttle is not None:
+                        throttle.succeeded()
                     self._seen_page(page, number)
                     return page
-            await anyio.sleep(self._retry_delay(state, number, error))
+            await anyio.sleep(self._retry_delay(state, number, error, throttle))
+
+    async def _outcome(self, number: int, throttle: _SharedThrottle, into: dict[int, Outcome]) -> None:
+        try:
+            into[number] = await self._fetch(number, throttle)
+        except ChatwootError as exc:
+            into[number] = exc
+
+    async def _drive(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[Emit]:
+        while (action := walker.step()) is not None:
+            if isinstance(action, Emit):
+                yield action
+                continue
+            outcomes: dict[int, Outcome] = {}
+            if len(action.pages) == 1:
+                await self._outcome(action.pages[0], throttle, outcomes)
+            else:
+                # The task group closes before anything is yielded: a consumer that leaves the loop or is
+                # cancelled never strands a request.
+                async with anyio.create_task_group() as group:
+                    for number in action.pages:
+                        group.start_soon(self._outcome, number, throttle, outcomes)
+            walker.deliver(outcomes)
+
+    # -- the public walks ----------------------------------------------------------------------------
 
     async def page(self, number: int = 1) -> AuditLogPage:
         """One page, as the server numbers them (newest entries on page 1)."""
         return await self._fetch(check_page(number))
 
-    def pages(self, *, start: int = 1) -> AsyncIterator[AuditLogPage]:
-        """Page after page from ``start`` until the last (or an empty) one. Lazy: a break sends nothing more."""
-        return self._iter_pages(PageWalk(start))
+    def pages(self, *, start: int = 1, concurrency: int = 1) -> AsyncIterator[AuditLogPage]:
+        """Page after page from ``start`` until the last (or an empty) one.
 
-    async def _iter_pages(self, walk: PageWalk) -> AsyncIterator[AuditLogPage]:
-        while (number := walk.next_page) is not None:
-            page = await self._fetch(number)
-            walk.feed(page, number)
-            yield page
+        With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
+        Lazy: leaving the loop sends nothing more.
+        """
+        walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
+        return self._pages(walker, throttle)
+
+    async def _pages(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLogPage]:
+        async for emit in self._drive(walker, throttle):
+            yield emit.page
 
     def logs(
         self,
@@ -330,15 +533,62 @@ class AsyncChatwootAudit(_Base):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
+        concurrency: int = 1,
     ) -> AsyncIterator[AuditLog]:
         """Every entry, newest first, each id at most once, with ``since <= created_at <= until``.
 
-        ``since`` and ``until`` are timezone-aware datetimes; the walk stops asking for pages once it has
-        passed ``since``. ``limit`` stops after that many entries. Lazy: a break sends nothing more.
+        ``since`` and ``until`` are timezone-aware datetimes: the walk finds the first page that can
+        hold ``until`` by bisection and stops once it has passed ``since``. ``limit`` stops after that
+        many entries. With ``concurrency`` > 1, up to that many pages are fetched at once, the output
+        unchanged. A full walk checks that it found every entry the server reported, re-reading where
+        entries may have slipped between pages, and raises :class:`IncompleteWalkError` if it cannot.
+        Lazy: leaving the loop sends nothing more.
         """
-        return self._iter_logs(LogWalk(since=since, until=until, limit=limit))
+        walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
+        return self._logs(walker, throttle)
 
-    async def _iter_logs(self, walk: LogWalk) -> AsyncIterator[AuditLog]:
-        while (number := walk.next_page) is not None:
-            for log in walk.feed(await self._fetch(number), number):
+    async def _logs(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLog]:
+        async for emit in self._drive(walker, throttle):
+            for log in emit.logs:
                 yield log
+
+    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncIterator[AuditLog]:
+        """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
+
+        Store ``checkpoint.to_json()`` once you have shipped an entry: a restart then neither repeats
+        nor drops one. The new entries are gathered before the first is yielded (a first sync holds the
+        whole history in memory; :meth:`Checkpoint.starting_at` skips old history).
+        """
+        checkpoint = _check_checkpoint(checkpoint)
+        floor = checkpoint.floor
+        walker, throttle = self._walker(since=floor, concurrency=concurrency, check_completeness=floor is None)
+        return self._deliver(checkpoint, self._drive(walker, throttle))
+
+    @staticmethod
+    async def _deliver(checkpoint: Checkpoint, emits: AsyncIterator[Emit]) -> AsyncIterator[AuditLog]:
+        fresh = [log async for emit in emits for log in emit.logs if checkpoint.is_new(log)]
+        for log in oldest_first(fresh):
+            checkpoint.advance(log)
+            yield log
+
+    def follow(
+        self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1
+    ) -> AsyncIterator[AuditLog]:
+        """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
+
+        Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
+        until the next poll; errors that need a person (a bad token, a missing account) are raised.
+        """
+        checkpoint = _check_checkpoint(checkpoint)
+        wait = _check_interval(interval)
+        check_concurrency(concurrency)
+        return self._follow(checkpoint, wait, concurrency)
+
+    async def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> AsyncIterator[AuditLog]:
+        while True:
+            try:
+                async for log in self.logs_after(checkpoint, concurrency=concurrency):
+                    yield log
+            except _PASSING as exc:
+                logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
+            await anyio.sleep(interval)

@@ -1,19 +1,36 @@
-"""Walking Chatwoot's offset pages: page arithmetic, dedupe, time windows and limits. No I/O.
+"""Walking Chatwoot's offset pages: page arithmetic, dedupe, windows, completeness. No I/O.
 
-Chatwoot numbers pages over a newest-first list. An entry written while a client pages through pushes
-every older entry one place down, so the next page repeats one already seen; the walk drops repeats by
-id. Entries are ordered by ``created_at`` (whole seconds), so once a page holds an entry older than
-``since`` nothing after it can be newer.
+Chatwoot numbers pages over a newest-first list ordered by ``created_at`` alone (whole seconds, no
+tie-breaker). Two things follow, and this module is where they are handled:
+
+* An entry written while a client pages through pushes every older entry one place down, so a page read
+  after another can repeat an entry: the walk drops repeats by id. Pages must be read in order in time
+  for that to be all: a page read *before* the page above it (as a concurrent walk may) can miss the
+  entries pushed onto it afterwards. Totals only grow, so such a page is recognised by a smaller
+  ``total_entries`` than the page before it, and is read again (:meth:`LogWalk.is_stale`).
+* Entries that share a second may come back in another order on the next request, so one can slip
+  across a page boundary and be missed. That can only happen where the last entry of a page and the
+  first of the next share a ``created_at``: those boundaries are remembered, and a full walk that finds
+  fewer entries than the server reported re-reads the pages around them (:meth:`LogWalk.recovery_pages`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from ._errors import InvalidArgumentError
 from ._models import AuditLog, AuditLogPage
 
-__all__ = ["LogWalk", "PageWalk", "check_limit", "check_page", "check_window"]
+__all__ = [
+    "LogWalk",
+    "StartSearch",
+    "check_concurrency",
+    "check_limit",
+    "check_page",
+    "check_window",
+    "plan_fetches",
+]
 
 
 def check_page(page: object) -> int:
@@ -26,11 +43,19 @@ def check_page(page: object) -> int:
 
 
 def check_limit(limit: object) -> int | None:
+    """``limit`` as a walk takes it: None (no limit) or an int >= 0."""
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise InvalidArgumentError(f"limit must be an int >= 0 or None, not {limit!r}")
     return limit
+
+
+def check_concurrency(concurrency: object) -> int:
+    """How many pages a walk may fetch at once: an int from 1 to 64."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 64:
+        raise InvalidArgumentError(f"concurrency must be an int from 1 to 64, not {concurrency!r}")
+    return concurrency
 
 
 def _check_aware(name: str, value: object) -> datetime | None:
@@ -54,26 +79,23 @@ def check_window(since: object, until: object) -> tuple[datetime | None, datetim
     return lo, hi
 
 
-class PageWalk:
-    """Which page to ask for next when walking pages in order, and when to stop."""
+def plan_fetches(next_page: int, pending: Collection[int], last_page: int | None, limit: int) -> list[int]:
+    """Pages to request now so that up to ``limit`` pages from ``next_page`` on are fetched or on the way.
 
-    def __init__(self, start: int = 1) -> None:
-        self.next_page: int | None = check_page(start)
-
-    def feed(self, page: AuditLogPage, requested: int) -> None:
-        """Take the page the server sent for ``requested``; ``next_page`` becomes None at the end."""
-        # Trust the number asked for over the echo: it is what the next request must follow.
-        if not page.items or requested >= page.total_pages:
-            self.next_page = None
-        else:
-            self.next_page = requested + 1
+    Before the first answer the number of pages is unknown (``last_page`` None): only ``next_page``.
+    """
+    if last_page is None:
+        return [] if next_page in pending else [next_page]
+    stop = max(min(next_page + limit, last_page + 1), next_page + 1)
+    return [n for n in range(next_page, stop) if n not in pending]
 
 
 class LogWalk:
     """One walk over entries, newest first: each id at most once, inside ``[since, until]``, up to ``limit``.
 
-    ``expected`` is the ``total_entries`` of the first page read: every one of those entries existed when
-    the walk began, and Chatwoot never deletes entries, so a full walk must find at least that many.
+    ``expected`` is the ``total_entries`` of page 1: every one of those entries existed when the walk
+    began and Chatwoot never deletes entries, so a full walk must find at least that many of the ids
+    not newer than the newest on page 1.
     """
 
     def __init__(
@@ -86,36 +108,75 @@ class LogWalk:
     ) -> None:
         self.since, self.until = check_window(since, until)
         self.limit = check_limit(limit)
-        self.pages = PageWalk(start)
+        self.next_page: int | None = check_page(start)
+        self.start = start
         self.seen: set[int] = set()
         self.yielded = 0
         self.expected: int | None = None
         self.stopped_early = False
+        self.last_total: int | None = None
+        self.per_page: int | None = None
+        self._baseline_id: int | None = None
+        self._tail: tuple[int, int] | None = None  # (page number, created_at of its last entry)
+        self._suspects: dict[int, int] = {}  # boundary page -> total_entries when it was read
         if self.limit == 0:
-            self.pages.next_page = None
+            self.next_page = None
             self.stopped_early = True
 
     @property
-    def next_page(self) -> int | None:
-        return self.pages.next_page
+    def full(self) -> bool:
+        """Whether this walk covers every entry from page 1 (no window, no limit) and ran to the end."""
+        return (
+            self.start == 1
+            and self.since is None
+            and self.until is None
+            and self.limit is None
+            and not self.stopped_early
+            and self.next_page is None
+        )
 
     @property
-    def full(self) -> bool:
-        """Whether this walk covers every entry (no window, no limit) and ran to the end."""
-        return self.since is None and self.until is None and self.limit is None and not self.stopped_early
+    def last_page(self) -> int | None:
+        """The last page by the newest total seen; None before the first answer."""
+        if self.last_total is None or not self.per_page:
+            return None
+        return max(1, -(-self.last_total // self.per_page))
+
+    def is_stale(self, page: AuditLogPage) -> bool:
+        """Whether ``page`` was read before the page above it had grown: read it again before using it."""
+        return self.last_total is not None and page.total_entries < self.last_total
+
+    def _advance(self, page: AuditLogPage, requested: int) -> None:
+        # Trust the number asked for over the echo: it is what the next request must follow.
+        self.last_total = max(self.last_total or 0, page.total_entries)
+        if page.per_page:
+            self.per_page = page.per_page
+        if not page.items or requested >= page.total_pages:
+            self.next_page = None
+        else:
+            self.next_page = requested + 1
+
+    def _note_boundary(self, page: AuditLogPage, requested: int) -> None:
+        if not page.items:
+            return
+        if self._tail is not None and self._tail[0] == requested - 1 and self._tail[1] == page.items[0].timestamp:
+            self._suspects[requested - 1] = page.total_entries
+        self._tail = (requested, page.items[-1].timestamp)
 
     def feed(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
-        """The entries of ``page`` to yield, in order; advances ``next_page``."""
-        if self.expected is None:
+        """The entries of ``page`` (the answer for page ``requested``) to yield, in order."""
+        if requested == 1 and self.expected is None:
             self.expected = page.total_entries
-        self.pages.feed(page, requested)
+            self._baseline_id = max((item.id for item in page.items), default=None)
+        self._advance(page, requested)
+        self._note_boundary(page, requested)
         out: list[AuditLog] = []
         seen, since, until = self.seen, self.since, self.until
         for item in page.items:
             if item.id in seen:
                 continue
             if since is not None and item.created_at < since:
-                self.pages.next_page = None
+                self.next_page = None
                 self.stopped_early = True
                 break
             seen.add(item.id)
@@ -124,7 +185,83 @@ class LogWalk:
             out.append(item)
             self.yielded += 1
             if self.limit is not None and self.yielded >= self.limit:
-                self.pages.next_page = None
+                self.next_page = None
                 self.stopped_early = True
                 break
         return out
+
+    def shortfall(self) -> int:
+        """How many of the entries page 1 reported a full walk has not found (0 for other walks)."""
+        if not self.full or not self.expected or self._baseline_id is None:
+            return 0
+        baseline = self._baseline_id
+        found = sum(1 for entry_id in self.seen if entry_id <= baseline)
+        return max(0, self.expected - found)
+
+    @property
+    def found(self) -> int:
+        """Distinct entries found so far."""
+        return len(self.seen)
+
+    def recovery_pages(self) -> list[int]:
+        """The pages around boundaries where equal timestamps met, shifted by what arrived since."""
+        per_page = self.per_page or 1
+        latest = self.last_total or 0
+        pages: set[int] = set()
+        for boundary, total_then in self._suspects.items():
+            drift = -(-max(0, latest - total_then) // per_page)
+            pages.update(range(boundary, boundary + 2 + drift))
+        return sorted(pages)
+
+    def recover(self, page: AuditLogPage) -> list[AuditLog]:
+        """Entries of a re-read page not yielded before."""
+        self.last_total = max(self.last_total or 0, page.total_entries)
+        out = [item for item in page.items if item.id not in self.seen]
+        self.seen.update(item.id for item in out)
+        self.yielded += len(out)
+        return out
+
+
+class StartSearch:
+    """Where a walk with ``until`` starts: the first page holding an entry at or before ``until``.
+
+    Pages before it hold only newer entries, so they need not be read. A bisection over page numbers
+    (``fanout`` 1) finds it in about log2(pages) requests; a concurrent walk probes ``fanout`` pages at
+    once and narrows the range by ``fanout + 1`` each round. Arrivals during the search only push entries
+    to later pages, so the page found is never past the first one that matters.
+    """
+
+    def __init__(self, until: datetime, first: AuditLogPage) -> None:
+        self.until = until
+        self.pages: dict[int, AuditLogPage] = {1: first}
+        if self._holds_until(first):
+            self.lo = self.hi = 1
+        else:
+            self.lo, self.hi = 2, first.total_pages + 1
+
+    def _holds_until(self, page: AuditLogPage) -> bool:
+        return not page.items or page.items[-1].created_at <= self.until
+
+    @property
+    def done(self) -> bool:
+        return self.lo >= self.hi
+
+    @property
+    def result(self) -> int:
+        """The page to start at (past the last page when nothing is that old)."""
+        return self.lo
+
+    def probes(self, fanout: int = 1) -> list[int]:
+        """The pages to read next: ``fanout`` points splitting the remaining range evenly."""
+        if self.done:
+            return []
+        width = self.hi - self.lo
+        points = {self.lo + (width * i) // (fanout + 1) for i in range(1, fanout + 1)}
+        return sorted(p for p in points if self.lo <= p < self.hi) or [self.lo]
+
+    def feed(self, number: int, page: AuditLogPage) -> None:
+        self.pages[number] = page
+        if self._holds_until(page):
+            self.hi = min(self.hi, number)
+        else:
+            self.lo = max(self.lo, number + 1)

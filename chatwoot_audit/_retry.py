@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-__all__ = ["RETRYABLE_STATUSES", "RetryDecision", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "NO_RETRIES",
+    "RETRYABLE_STATUSES",
+    "RetryDecision",
+    "RetryPolicy",
+    "RetryState",
+    "Throttle",
+    "parse_retry_after",
+]
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -71,11 +79,16 @@ class RetryPolicy:
     """How a client retries a request that failed in a way worth retrying.
 
     Connection errors, timeouts and 5xx answers wait ``min(base_delay * 2**n, max_delay)`` seconds times a
-    jitter factor in [0.75, 1], at most ``max_retries`` times. A 429 without Retry-After (Chatwoot's own:
-    a one-minute window and no hint) waits ``min(rate_limit_base_delay * 2**n, rate_limit_max_delay)`` and
-    keeps trying until the waits add up to ``rate_limit_budget`` seconds, so that a walk gets through a
-    throttled minute. A Retry-After (or retry-after-ms) header is honoured up to ``max_retry_after``
-    seconds; asking for longer is an error, not a hang.
+    jitter factor in [0.75, 1], at most ``max_retries`` times.
+
+    A 429 without Retry-After is Chatwoot's own throttle (Rack::Attack): it counts requests in fixed
+    windows of ``rate_limit_window`` seconds aligned on multiples of that length, and says nothing about
+    when to come back. So the first two such answers wait for the next window to begin (by the server's
+    ``Date`` header when its clock disagrees with ours by more than a second). After that, or with
+    ``rate_limit_window=None``, waits grow as ``min(rate_limit_base_delay * 2**n, rate_limit_max_delay)``.
+    Either way a request keeps trying until its waits add up to ``rate_limit_budget`` seconds, so a walk
+    gets through a throttled minute. A Retry-After (or retry-after-ms) header is honoured up to
+    ``max_retry_after`` seconds; asking for longer is an error, not a hang.
     """
 
     max_retries: int = attrs.field(default=4)
@@ -85,7 +98,13 @@ class RetryPolicy:
     rate_limit_max_delay: float = attrs.field(default=30.0, validator=_non_negative)
     rate_limit_budget: float = attrs.field(default=150.0, validator=_non_negative)
     max_retry_after: float = attrs.field(default=120.0, validator=_non_negative)
+    rate_limit_window: float | None = attrs.field(default=60.0)
     jitter: float = attrs.field(default=0.25)
+
+    @rate_limit_window.validator
+    def _check_window(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"rate_limit_window must be a number of seconds > 0 or None, not {value!r}")
 
     @max_retries.validator
     def _check_max_retries(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -99,6 +118,20 @@ class RetryPolicy:
 
     def _jittered(self, delay: float, rng: Callable[[], float]) -> float:
         return delay * (1.0 - self.jitter * rng())
+
+    def _until_next_window(self, window: float, headers: Mapping[str, str] | None, now: float) -> float:
+        server_now = now
+        date = headers.get("date") if headers is not None else None
+        if date:
+            try:
+                stamped = email.utils.parsedate_to_datetime(date).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                stamped = None
+            # Date has whole seconds; trust our finer clock unless the two clearly disagree.
+            if stamped is not None and abs(stamped - now) > 1.5:
+                server_now = stamped
+        margin = min(0.25, window / 50)
+        return window - (server_now % window) + margin
 
     def delay_for(
         self,
@@ -127,8 +160,10 @@ class RetryPolicy:
         if status_code == 429:
             if retry_after is not None:
                 delay = retry_after
+            elif self.rate_limit_window is not None and state.rate_limited < 2:
+                delay = self._until_next_window(self.rate_limit_window, headers, now())
             else:
-                exp = min(state.rate_limited, 32)
+                exp = min(max(state.rate_limited - (0 if self.rate_limit_window is None else 2), 0), 32)
                 delay = self._jittered(min(self.rate_limit_base_delay * 2**exp, self.rate_limit_max_delay), rng)
             if state.rate_limit_waited + delay > self.rate_limit_budget:
                 return RetryDecision(
@@ -168,3 +203,37 @@ class RetryState:
 
 
 NO_RETRIES = RetryPolicy(max_retries=0, rate_limit_budget=0.0)
+
+
+@attrs.define
+class Throttle:
+    """How many requests a concurrent walk may have in flight, shared by all of its requests.
+
+    Starts at the walk's ``concurrency``. A 429 halves it and holds every request back until the wait it
+    earned is over; each run of successes as long as the current limit raises it by one again, up to
+    the ceiling (additive increase, multiplicative decrease).
+    """
+
+    ceiling: int
+    limit: int = attrs.field()
+    resume_at: float = 0.0
+    _streak: int = 0
+
+    @limit.default
+    def _limit_default(self) -> int:
+        return self.ceiling
+
+    def wait(self, now: float) -> float:
+        """Seconds to hold a request back before sending it."""
+        return max(0.0, self.resume_at - now)
+
+    def rate_limited(self, now: float, delay: float) -> None:
+        self.limit = max(1, self.limit // 2)
+        self.resume_at = max(self.resume_at, now + delay)
+        self._streak = 0
+
+    def succeeded(self) -> None:
+        self._streak += 1
+        if self._streak >= self.limit and self.limit < self.ceiling:
+            self.limit += 1
+            self._streak = 0
