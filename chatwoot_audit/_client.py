@@ -6,8 +6,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -492,7 +493,7 @@ class AsyncChatwootAudit(_Base):
         except ChatwootError as exc:
             into[number] = exc
 
-    async def _drive(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[Emit]:
+    async def _drive(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[Emit]:
         while (action := walker.step()) is not None:
             if isinstance(action, Emit):
                 yield action
@@ -524,8 +525,11 @@ class AsyncChatwootAudit(_Base):
         return self._pages(walker, throttle)
 
     async def _pages(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLogPage]:
-        async for emit in self._drive(walker, throttle):
-            yield emit.page
+        # aclosing: an inner generator left to the garbage collector would finish its walk too late (and
+        # trio warns about it).
+        async with aclosing(self._drive(walker, throttle)) as emits:
+            async for emit in emits:
+                yield emit.page
 
     def logs(
         self,
@@ -548,9 +552,10 @@ class AsyncChatwootAudit(_Base):
         return self._logs(walker, throttle)
 
     async def _logs(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLog]:
-        async for emit in self._drive(walker, throttle):
-            for log in emit.logs:
-                yield log
+        async with aclosing(self._drive(walker, throttle)) as emits:
+            async for emit in emits:
+                for log in emit.logs:
+                    yield log
 
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncIterator[AuditLog]:
         """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
@@ -560,13 +565,18 @@ class AsyncChatwootAudit(_Base):
         whole history in memory; :meth:`Checkpoint.starting_at` skips old history).
         """
         checkpoint = _check_checkpoint(checkpoint)
+        check_concurrency(concurrency)
+        return self._deliver_after(checkpoint, concurrency)
+
+    def _deliver_after(self, checkpoint: Checkpoint, concurrency: int) -> AsyncGenerator[AuditLog]:
         floor = checkpoint.floor
         walker, throttle = self._walker(since=floor, concurrency=concurrency, check_completeness=floor is None)
         return self._deliver(checkpoint, self._drive(walker, throttle))
 
     @staticmethod
-    async def _deliver(checkpoint: Checkpoint, emits: AsyncIterator[Emit]) -> AsyncIterator[AuditLog]:
-        fresh = [log async for emit in emits for log in emit.logs if checkpoint.is_new(log)]
+    async def _deliver(checkpoint: Checkpoint, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:
+        async with aclosing(emits):
+            fresh = [log async for emit in emits for log in emit.logs if checkpoint.is_new(log)]
         for log in oldest_first(fresh):
             checkpoint.advance(log)
             yield log
@@ -587,8 +597,9 @@ class AsyncChatwootAudit(_Base):
     async def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> AsyncIterator[AuditLog]:
         while True:
             try:
-                async for log in self.logs_after(checkpoint, concurrency=concurrency):
-                    yield log
+                async with aclosing(self._deliver_after(checkpoint, concurrency)) as logs:
+                    async for log in logs:
+                        yield log
             except _PASSING as exc:
                 logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
             await anyio.sleep(interval)

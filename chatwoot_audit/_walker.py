@@ -52,7 +52,7 @@ class Walker:
         *,
         concurrency: int = 1,
         check_completeness: bool = False,
-        recovery_rounds: int = 4,
+        recovery_rounds: int = 8,
         batch_limit: Callable[[], int] | None = None,
     ) -> None:
         self.walk = walk

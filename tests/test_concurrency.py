@@ -1,0 +1,193 @@
+"""Concurrent walks: the sequential walk's order and set, bounded work, throttling, clean cancellation."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from _support import MEMORY_BASE_URL, async_client, ids, sync_client
+
+from chatwoot_audit import AsyncChatwootAudit, ChatwootAudit, IncompleteWalkError
+from chatwoot_audit.testing import Emulator
+
+
+def _sequential(emu: Emulator) -> list[int]:
+    with sync_client(emu, "memory") as client:
+        return [log.id for log in client.logs()]
+
+
+@pytest.mark.parametrize("concurrency", [2, 8, 16])
+def test_sync_pool_yields_the_sequential_walk(face: str, concurrency: int) -> None:
+    """ChatwootAudit.logs(concurrency=k) yields the same ids in the same order as the sequential walk."""
+    emu = Emulator(seed=21, entries=420)
+    expected = _sequential(emu)
+    with sync_client(emu, face) as client:
+        assert [log.id for log in client.logs(concurrency=concurrency)] == expected
+        assert [p.current_page for p in client.pages(concurrency=concurrency)] == list(range(1, 18))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [4, 8])
+async def test_async_walk_yields_the_sequential_walk(face: str, concurrency: int) -> None:
+    """AsyncChatwootAudit.logs(concurrency=k) matches the sequential walk under asyncio and trio."""
+    emu = Emulator(seed=22, entries=300)
+    expected = _sequential(emu)
+    async with async_client(emu, face) as client:
+        assert [log.id async for log in client.logs(concurrency=concurrency)] == expected
+        assert [p.current_page async for p in client.pages(concurrency=concurrency)] == list(range(1, 13))
+
+
+def test_concurrency_fetches_pages_at_once() -> None:
+    """With latency, k pages are in flight together: the server sees overlapping requests."""
+    emu = Emulator(seed=23, entries=200, latency=0.02)
+    with sync_client(emu, "socket") as client:
+        list(client.logs(concurrency=8))
+    assert emu.request_count == 8
+
+
+def test_arrivals_during_a_concurrent_walk_cost_no_entry(face: str) -> None:
+    """Pages read before the page above them grew are read again: no original entry is missed."""
+    emu = Emulator(seed=24, entries=400, arrivals_per_request=2)
+    before = set(ids(emu.entries))
+    with sync_client(emu, face) as client:
+        got = [log.id for log in client.logs(concurrency=8)]
+    assert len(got) == len(set(got))
+    assert before <= set(got)
+
+
+@pytest.mark.anyio
+async def test_unstable_ties_and_arrivals_together_complete() -> None:
+    """With ties reordered on every request and entries arriving, the walk still finds every entry."""
+    emu = Emulator(seed=25, entries=500, unstable_ties=True, arrivals_per_request=1)
+    before = set(ids(emu.entries))
+    async with async_client(emu, "memory") as client:
+        got = [log.id async for log in client.logs(concurrency=4)]
+    assert len(got) == len(set(got))
+    assert before <= set(got)
+
+
+def test_unstable_ties_alone_are_recovered_by_rereading_boundaries() -> None:
+    """Entries that slip across a tied page boundary are found by the completeness pass."""
+    emu = Emulator(seed=26, entries=600, unstable_ties=True)
+    with sync_client(emu, "memory") as client:
+        got = [log.id for log in client.logs()]
+    assert sorted(got) == sorted(ids(emu.entries))
+    assert emu.request_count > 24  # the pass re-read pages: the plain walk alone would have missed some
+
+
+def _inflating(emu: Emulator, extra: int) -> httpx.MockTransport:
+    """A server whose total_entries counts more entries than it ever lists."""
+    inner = emu.transport()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = inner.handle_request(request)
+        body = response.read()
+        import json
+
+        data = json.loads(body)
+        data["total_entries"] += extra
+        return httpx.Response(200, json=data)
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_walk_that_cannot_account_for_entries_raises() -> None:
+    """When the server reports more entries than any re-read finds, IncompleteWalkError gives the counts."""
+    emu = Emulator(seed=27, entries=90)
+    with (
+        httpx.Client(transport=_inflating(emu, 3)) as http,
+        ChatwootAudit(MEMORY_BASE_URL, emu.admin_token, emu.account_id, http_client=http) as client,
+        pytest.raises(IncompleteWalkError) as info,
+    ):
+        list(client.logs())
+    assert (info.value.expected, info.value.found, info.value.missing) == (93, 90, 3)
+    assert "90 of the 93" in str(info.value)
+
+
+def test_windowed_and_limited_walks_are_not_checked() -> None:
+    """Only a full walk is held to total_entries."""
+    emu = Emulator(seed=27, entries=90)
+    with (
+        httpx.Client(transport=_inflating(emu, 3)) as http,
+        ChatwootAudit(MEMORY_BASE_URL, emu.admin_token, emu.account_id, http_client=http) as client,
+    ):
+        assert len(list(client.logs(limit=10))) == 10
+
+
+def test_rate_limited_concurrent_walk_completes_without_hammering() -> None:
+    """Under a rate limit the concurrent walk backs off and completes; 429s stay few."""
+    emu = Emulator(seed=28, entries=500, rate_limit=6, rate_window=0.1)
+    with sync_client(emu, "memory") as client:
+        got = [log.id for log in client.logs(concurrency=8)]
+    assert sorted(got) == sorted(ids(emu.entries))
+    throttled = sum(1 for r in emu.requests if r.status == 429)
+    assert throttled < 3 * emu.request_count // 4
+
+
+def test_leaving_a_concurrent_loop_leaves_no_thread() -> None:
+    """Breaking out of a threaded walk stops it: no worker thread outlives the loop."""
+    emu = Emulator(seed=29, entries=500, latency=0.01)
+    with sync_client(emu, "socket") as client:
+        for n, _log in enumerate(client.logs(concurrency=8), start=1):
+            if n == 60:
+                break
+        assert not [t for t in threading.enumerate() if t.name.startswith("chatwoot-audit")]
+        assert emu.request_count == 9  # page 1, then one batch of 8
+
+
+@pytest.mark.anyio
+async def test_cancelling_a_concurrent_walk_is_clean() -> None:
+    """Cancelling the task mid-walk stops in-flight requests without warnings or errors."""
+    emu = Emulator(seed=30, entries=1000, latency=0.02)
+    got: list[int] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        async with async_client(emu, "socket") as client:
+            with anyio.move_on_after(0.15):
+                async for log in client.logs(concurrency=8):
+                    got.append(log.id)
+            sent = emu.request_count
+            await anyio.sleep(0.05)
+            assert emu.request_count <= sent + 8
+    assert 0 < len(got) < 1000
+
+
+@pytest.mark.anyio
+async def test_leaving_an_async_concurrent_loop_sends_nothing_more() -> None:
+    """A break in an async concurrent walk sends no further batch."""
+    emu = Emulator(seed=31, entries=500)
+    async with async_client(emu, "memory") as client:
+        walk = client.logs(concurrency=4)
+        n = 0
+        async for _log in walk:
+            n += 1
+            if n == 30:
+                break
+        await walk.aclose()  # type: ignore[attr-defined]
+    assert emu.request_count == 5  # page 1 alone (the total is unknown until it comes), then pages 2-5
+
+
+def test_sync_and_async_share_public_names_and_parameters() -> None:
+    """The twins expose the same public methods with the same parameters."""
+    import inspect
+
+    def surface(cls: type[Any]) -> dict[str, list[tuple[str, object, object]]]:
+        out: dict[str, list[tuple[str, object, object]]] = {}
+        for name, member in inspect.getmembers(cls):
+            if name.startswith("_") and name not in ("__init__", "__enter__", "__exit__"):
+                continue
+            if callable(member):
+                params = inspect.signature(member).parameters.values()
+                out[name] = [(p.name, p.kind, p.default) for p in params if p.name != "http_client"]
+            else:
+                out[name] = []
+        return out
+
+    sync, asyn = surface(ChatwootAudit), surface(AsyncChatwootAudit)
+    sync.pop("__enter__"), sync.pop("__exit__")
+    asyn.pop("aclose")
+    assert sync == asyn
