@@ -6,7 +6,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from datetime import datetime
@@ -515,7 +515,7 @@ class AsyncChatwootAudit(_Base):
         """One page, as the server numbers them (newest entries on page 1)."""
         return await self._fetch(check_page(number))
 
-    def pages(self, *, start: int = 1, concurrency: int = 1) -> AsyncIterator[AuditLogPage]:
+    def pages(self, *, start: int = 1, concurrency: int = 1) -> AsyncGenerator[AuditLogPage]:
         """Page after page from ``start`` until the last (or an empty) one.
 
         With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
@@ -524,7 +524,7 @@ class AsyncChatwootAudit(_Base):
         walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
         return self._pages(walker, throttle)
 
-    async def _pages(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLogPage]:
+    async def _pages(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[AuditLogPage]:
         # aclosing: an inner generator left to the garbage collector would finish its walk too late (and
         # trio warns about it).
         async with aclosing(self._drive(walker, throttle)) as emits:
@@ -538,7 +538,7 @@ class AsyncChatwootAudit(_Base):
         until: datetime | None = None,
         limit: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncIterator[AuditLog]:
+    ) -> AsyncGenerator[AuditLog]:
         """Every entry, newest first, each id at most once, with ``since <= created_at <= until``.
 
         ``since`` and ``until`` are timezone-aware datetimes: the walk finds the first page that can
@@ -551,13 +551,13 @@ class AsyncChatwootAudit(_Base):
         walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
         return self._logs(walker, throttle)
 
-    async def _logs(self, walker: Walker, throttle: _SharedThrottle) -> AsyncIterator[AuditLog]:
+    async def _logs(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[AuditLog]:
         async with aclosing(self._drive(walker, throttle)) as emits:
             async for emit in emits:
                 for log in emit.logs:
                     yield log
 
-    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncIterator[AuditLog]:
+    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncGenerator[AuditLog]:
         """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
 
         Store ``checkpoint.to_json()`` once you have shipped an entry: a restart then neither repeats
@@ -583,7 +583,7 @@ class AsyncChatwootAudit(_Base):
 
     def follow(
         self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1
-    ) -> AsyncIterator[AuditLog]:
+    ) -> AsyncGenerator[AuditLog]:
         """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
 
         Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
@@ -594,7 +594,7 @@ class AsyncChatwootAudit(_Base):
         check_concurrency(concurrency)
         return self._follow(checkpoint, wait, concurrency)
 
-    async def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> AsyncIterator[AuditLog]:
+    async def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> AsyncGenerator[AuditLog]:
         while True:
             try:
                 async with aclosing(self._deliver_after(checkpoint, concurrency)) as logs:

@@ -167,7 +167,7 @@ async def test_leaving_an_async_concurrent_loop_sends_nothing_more() -> None:
             n += 1
             if n == 30:
                 break
-        await walk.aclose()  # type: ignore[attr-defined]
+        await walk.aclose()
     assert emu.request_count == 5  # page 1 alone (the total is unknown until it comes), then pages 2-5
 
 
