@@ -1,0 +1,87 @@
+"""Type-checked only (mypy --strict), never run: it freezes the public signatures.
+
+A change that breaks a caller's typed code breaks this file first.
+"""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Any, assert_type
+
+import httpx
+
+from chatwoot_audit import (
+    APIStatusError,
+    AsyncChatwootAudit,
+    AuditAction,
+    AuditLog,
+    AuditLogPage,
+    ChatwootAudit,
+    Checkpoint,
+    IncompleteWalkError,
+    RetryPolicy,
+)
+
+
+def sync_usage() -> None:
+    client = ChatwootAudit(
+        base_url="https://chat.example.com",
+        api_access_token="token",
+        account_id=1,
+        timeout=httpx.Timeout(10.0),
+        max_retries=3,
+        retry_policy=RetryPolicy(max_retries=2),
+        token_header="Api-Access-Token",
+        allow_insecure_http=False,
+        http_client=httpx.Client(),
+    )
+    with client:
+        page = client.page(2)
+        assert_type(page, AuditLogPage)
+        assert_type(page.items, tuple[AuditLog, ...])
+        assert_type(page.total_pages, int)
+        assert_type(page.has_next_page, bool)
+        for log in page:
+            assert_type(log, AuditLog)
+        for page in client.pages(start=1, concurrency=4):
+            assert_type(page.current_page, int)
+        for log in client.logs(since=datetime(2026, 1, 1, tzinfo=UTC), until=None, limit=10, concurrency=8):
+            assert_type(log.id, int)
+            assert_type(log.action, str)
+            assert_type(log.created_at, datetime)
+            assert_type(log.user_id, int | None)
+            assert_type(log.changes(), dict[str, tuple[Any, Any]])
+            assert_type(log.to_dict(), dict[str, Any])
+            if log.action == AuditAction.SIGN_IN:
+                pass
+        cp = Checkpoint()
+        for log in client.logs_after(cp, concurrency=2):
+            assert_type(log, AuditLog)
+        for log in client.follow(Checkpoint.from_json(cp.to_json()), interval=30.0):
+            assert_type(log, AuditLog)
+            break
+    try:
+        client.page(1)
+    except APIStatusError as exc:
+        assert_type(exc.status_code, int)
+        assert_type(exc.request_id, str | None)
+    except IncompleteWalkError as exc:
+        assert_type(exc.missing, int)
+
+
+async def async_usage() -> None:
+    async with AsyncChatwootAudit("https://chat.example.com", "token", 1, http_client=httpx.AsyncClient()) as client:
+        page = await client.page(1)
+        assert_type(page, AuditLogPage)
+        async for page in client.pages(concurrency=8):
+            assert_type(page, AuditLogPage)
+        async with aclosing(client.logs(concurrency=8)) as logs:
+            async for log in logs:
+                assert_type(log, AuditLog)
+        async for log in client.logs_after(Checkpoint()):
+            assert_type(log, AuditLog)
+        async with aclosing(client.follow(Checkpoint(), interval=5)) as followed:
+            async for log in followed:
+                assert_type(log, AuditLog)
+    await client.aclose()
