@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from collections.abc import AsyncGenerator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import aclosing
 from datetime import datetime
 from types import TracebackType
@@ -31,7 +31,7 @@ from ._http import USER_AGENT, TransientBody, build_request, connection_error, p
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
-from ._walker import Emit, Walker
+from ._walker import Emit, Wait, Walker
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
 
@@ -318,18 +318,21 @@ class ChatwootAudit(_Base):
     def _drive(self, walker: Walker, throttle: _SharedThrottle) -> Iterator[Emit]:
         cancel = threading.Event()
         pool: ThreadPoolExecutor | None = None
+        futures: dict[int, Future[Outcome]] = {}
         try:
             while (action := walker.step()) is not None:
                 if isinstance(action, Emit):
                     yield action
-                elif len(action.pages) == 1:
-                    number = action.pages[0]
-                    walker.deliver({number: self._outcome(number, throttle, cancel)})
+                elif isinstance(action, Wait):
+                    walker.deliver({action.page: futures.pop(action.page).result()})
+                elif walker.concurrency == 1:
+                    walker.deliver({n: self._outcome(n, throttle, cancel) for n in action.pages})
                 else:
+                    # A sliding window: pages keep arriving on the pool while the loop hands out earlier ones.
                     if pool is None:
                         pool = ThreadPoolExecutor(walker.concurrency, thread_name_prefix="chatwoot-audit")
-                    futures = {n: pool.submit(self._outcome, n, throttle, cancel) for n in action.pages}
-                    walker.deliver({n: future.result() for n, future in futures.items()})
+                    for n in action.pages:
+                        futures[n] = pool.submit(self._outcome, n, throttle, cancel)
         finally:
             # Wake workers waiting to retry and let in-flight requests finish: no thread outlives the walk.
             cancel.set()
@@ -498,6 +501,8 @@ class AsyncChatwootAudit(_Base):
             if isinstance(action, Emit):
                 yield action
                 continue
+            if isinstance(action, Wait):  # pragma: no cover - every Fetch below is delivered whole
+                raise RuntimeError(f"page {action.page} was never fetched")
             outcomes: dict[int, Outcome] = {}
             if len(action.pages) == 1:
                 await self._outcome(action.pages[0], throttle, outcomes)

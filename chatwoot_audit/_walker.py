@@ -4,12 +4,15 @@ The sync and async clients drive the same :class:`Walker`::
 
     while (action := walker.step()) is not None:
         if isinstance(action, Fetch):
-            walker.deliver(fetch_all(action.pages))   # the one part that differs: threads or tasks
+            start(action.pages)            # the part that differs: threads or tasks
+        elif isinstance(action, Wait):
+            walker.deliver(wait_for(action.page))
         else:
-            yield action                             # an Emit: a page and its new entries
+            yield action                   # an Emit: a page and its new entries
 
-Pages are fetched in batches of up to ``concurrency`` (fewer while the server throttles), and handed out
-strictly in page order, so a concurrent walk yields what the sequential one yields.
+Up to ``concurrency`` pages (fewer while the server throttles) are on the way or waiting at any time, and
+they are handed out strictly in page order, so a concurrent walk yields what the sequential one yields.
+A driver may deliver a Fetch's pages at once (a batch) or one by one as they come (a sliding window).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ._errors import ChatwootError, IncompleteWalkError
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, StartSearch, check_concurrency, plan_fetches
 
-__all__ = ["Emit", "Fetch", "Walker"]
+__all__ = ["Emit", "Fetch", "Wait", "Walker"]
 
 Outcome = AuditLogPage | ChatwootError
 
@@ -32,6 +35,13 @@ class Fetch:
     """Fetch these pages (at once, if more than one) and deliver what came back."""
 
     pages: tuple[int, ...]
+
+
+@attrs.frozen
+class Wait:
+    """A page already on its way is needed now: deliver it when it comes."""
+
+    page: int
 
 
 @attrs.frozen
@@ -61,14 +71,25 @@ class Walker:
         self._check_completeness = check_completeness
         self._rounds_left = recovery_rounds
         self._buffer: dict[int, Outcome] = {}
+        self._in_flight: set[int] = set()
         self._refetched: set[int] = set()
         self._search: StartSearch | None = None
         self._searching = walk.until is not None and walk.next_page == 1
         self._recovery: list[int] | None = None
         self.requests = 0
 
+    def _fetch(self, pages: list[int]) -> Fetch:
+        self._in_flight.update(pages)
+        return Fetch(tuple(pages))
+
+    @property
+    def in_flight(self) -> frozenset[int]:
+        """Pages asked for and not delivered yet."""
+        return frozenset(self._in_flight)
+
     def deliver(self, outcomes: Mapping[int, Outcome]) -> None:
-        """Take what came back for the pages of the last :class:`Fetch`."""
+        """Take what came back for pages of earlier :class:`Fetch` actions."""
+        self._in_flight.difference_update(outcomes)
         self.requests += len(outcomes)
         if self._searching:
             self._deliver_search(outcomes)
@@ -96,12 +117,14 @@ class Walker:
                 if start in search.pages:
                     self._buffer[start] = search.pages[start]
 
-    def step(self) -> Fetch | Emit | None:
+    def step(self) -> Fetch | Wait | Emit | None:
         """The next thing to do; None when the walk is over. Raises the error a page ended in."""
         if self._searching:
+            if self._in_flight:
+                return Wait(min(self._in_flight))
             if self._search is None:
-                return Fetch((1,))
-            return Fetch(tuple(self._search.probes(self.concurrency)))
+                return self._fetch([1])
+            return self._fetch(self._search.probes(self.concurrency))
         walk = self.walk
         number = walk.next_page
         if number is not None:
@@ -110,27 +133,38 @@ class Walker:
             return self._recovery_step()
         return None
 
-    def _main_step(self, number: int) -> Fetch | Emit:
+    def _main_step(self, number: int) -> Fetch | Wait | Emit:
         walk = self.walk
         outcome = self._buffer.pop(number, None)
         if outcome is None:
-            pending = self._buffer.keys()
+            pending = self._buffer.keys() | self._in_flight
             limit = max(1, min(self.concurrency, self._batch_limit()))
-            return Fetch(tuple(plan_fetches(number, pending, walk.last_page, limit)))
+            last = walk.last_page
+            if last is None and walk.since is None and walk.limit is None:
+                # Before the first answer the page count is unknown. A walk to the end will read these pages
+                # anyway, so ask for a whole batch at once rather than page 1 alone; a short history costs a
+                # few empty pages. Walks that may stop early (since, limit) start with page 1 alone.
+                last = number + limit - 1
+            ahead = sum(1 for n in pending if n >= number)
+            room = limit - ahead if number in pending else max(1, limit - ahead)
+            more = plan_fetches(number, pending, last, limit)[: max(0, room)]
+            if more:
+                return self._fetch(more)
+            return Wait(number)
         if isinstance(outcome, ChatwootError):
             self._buffer.clear()
             raise outcome
         if walk.is_stale(outcome) and number not in self._refetched:
             # Read before the page above it had grown: entries pushed onto it since would be missed.
             self._refetched.add(number)
-            return Fetch((number,))
+            return self._fetch([number])
         self._refetched.discard(number)
         logs = walk.feed(outcome, number)
         if walk.next_page is None:
             self._buffer.clear()
         return Emit(number, outcome, logs)
 
-    def _recovery_step(self) -> Fetch | Emit | None:
+    def _recovery_step(self) -> Fetch | Wait | Emit | None:
         walk = self.walk
         if self._recovery is None:
             if self._rounds_left <= 0 or not (pages := walk.recovery_pages()):
@@ -144,16 +178,18 @@ class Walker:
                 )
             self._rounds_left -= 1
             self._recovery = pages
-            return Fetch(tuple(pages))
+            wanted = [n for n in pages if n not in self._in_flight]
+            return self._fetch(wanted) if wanted else self._recovery_step()
         if not self._recovery:
             self._recovery = None
             return self.step()
-        number = self._recovery.pop(0)
+        number = self._recovery[0]
         outcome = self._buffer.pop(number, None)
+        if outcome is None:
+            return Wait(number)
+        self._recovery.pop(0)
         if isinstance(outcome, ChatwootError):
             raise outcome
-        if outcome is None:  # pragma: no cover - every page of a recovery Fetch is delivered
-            return self._recovery_step()
         logs = walk.recover(outcome)
         if walk.shortfall() == 0:
             self._recovery = []

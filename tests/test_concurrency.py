@@ -136,7 +136,7 @@ def test_leaving_a_concurrent_loop_leaves_no_thread() -> None:
             if n == 60:
                 break
         assert not [t for t in threading.enumerate() if t.name.startswith("chatwoot-audit")]
-        assert emu.request_count == 9  # page 1, then one batch of 8
+        assert emu.request_count <= 3 + 8  # the three pages handed out, and at most a window of 8 ahead
 
 
 @pytest.mark.anyio
@@ -168,7 +168,7 @@ async def test_leaving_an_async_concurrent_loop_sends_nothing_more() -> None:
             if n == 30:
                 break
         await walk.aclose()
-    assert emu.request_count == 5  # page 1 alone (the total is unknown until it comes), then pages 2-5
+    assert emu.request_count == 4  # one batch of four pages, asked for at once; none after the break
 
 
 def test_sync_and_async_share_public_names_and_parameters() -> None:

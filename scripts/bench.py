@@ -1,0 +1,283 @@
+"""What the README claims about speed and memory, measured as ratios against a baseline in the same run.
+
+    python scripts/bench.py            # the full sizes (about two minutes)
+    python scripts/bench.py --quick    # smaller sizes, under a minute
+
+Every figure is a ratio of two measurements taken in this process against the same emulator, which runs
+in a process of its own on 127.0.0.1 (``python -m chatwoot_audit.testing``): absolute seconds on a shared
+machine mean little, ratios travel. Each timing is the best of ``--repeat`` runs.
+
+1. overhead: sequential ``logs()`` throughput / a plain httpx + json loop over the same pages (goal >= 0.8)
+2. concurrency, 20 ms latency a request: ``logs(concurrency=8)`` / sequential ``logs()`` (goal >= 5x), and
+   ``logs(concurrency=k)`` / a bare httpx loop fetching the same pages k at a time (goal >= 0.85)
+3. memory: peak traced memory of a 100k-entry walk minus that of a 10k-entry walk (goal < 15 MB)
+4. windows: requests ``logs(until=...)`` spends before its first entry deep in the history / requests a
+   linear walk spends to get there
+5. rate limit: entries/s under an emulated Rack::Attack limit / the limit's ceiling (goal >= 0.8, no error)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import httpx
+
+from chatwoot_audit import AsyncChatwootAudit, ChatwootAudit, RetryPolicy
+
+
+@contextmanager
+def emulator(*flags: str) -> Iterator[dict[str, Any]]:
+    """The emulator in its own process; yields the JSON line it prints (base_url, account_id, token)."""
+    cmd = [sys.executable, "-m", "chatwoot_audit.testing", "--port", "0", *flags]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulator did not start: {' '.join(cmd)}")
+        yield json.loads(line)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def best(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    """The shortest of ``repeat`` timed runs, and what the last run returned."""
+    (seconds, result), _ = duel(repeat, run, lambda: None)
+    return seconds, result
+
+
+def duel(repeat: int, one: Callable[[], Any], other: Callable[[], Any]) -> tuple[tuple[float, Any], tuple[float, Any]]:
+    """The best of ``repeat`` runs of each, taken in turns, so that a noisy moment hurts both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    results: list[Any] = [None, None]
+    for _ in range(repeat):
+        for i, run in enumerate((one, other)):
+            gc.collect()
+            start = time.perf_counter()
+            results[i] = run()
+            times[i].append(time.perf_counter() - start)
+    return (min(times[0]), results[0]), (min(times[1]), results[1])
+
+
+def client(info: dict[str, Any], **kwargs: Any) -> ChatwootAudit:
+    return ChatwootAudit(info["base_url"], info["api_access_token"], info["account_id"], **kwargs)
+
+
+def url(info: dict[str, Any]) -> str:
+    return f"{info['base_url']}/api/v1/accounts/{info['account_id']}/audit_logs"
+
+
+def plain_loop(info: dict[str, Any]) -> int:
+    """The baseline a user would write: httpx, json, page after page until an empty one."""
+    count = 0
+    headers = {"api_access_token": info["api_access_token"]}
+    with httpx.Client(headers=headers) as http:
+        page = 1
+        while True:
+            body = http.get(url(info), params={"page": page}).json()
+            if not body["audit_logs"]:
+                return count
+            count += len(body["audit_logs"])
+            page += 1
+
+
+def sdk_walk(info: dict[str, Any], concurrency: int = 1) -> int:
+    with client(info) as sdk:
+        return sum(1 for _ in sdk.logs(concurrency=concurrency))
+
+
+def async_sdk_walk(info: dict[str, Any], concurrency: int) -> int:
+    async def run() -> int:
+        async with AsyncChatwootAudit(info["base_url"], info["api_access_token"], info["account_id"]) as sdk:
+            return sum([1 async for _ in sdk.logs(concurrency=concurrency)])
+
+    return anyio.run(run)
+
+
+def bare_batches(info: dict[str, Any], pages: int, k: int) -> int:
+    """A bare asyncio + httpx loop fetching the same pages k at a time."""
+
+    async def run() -> int:
+        count = 0
+        headers = {"api_access_token": info["api_access_token"]}
+        async with httpx.AsyncClient(headers=headers) as http:
+
+            async def one(page: int) -> int:
+                return len((await http.get(url(info), params={"page": page})).json()["audit_logs"])
+
+            for first in range(1, pages + 1, k):
+                batch = range(first, min(first + k, pages + 1))
+                count += sum(await asyncio.gather(*(one(p) for p in batch)))
+        return count
+
+    return asyncio.run(run())
+
+
+def report(name: str, ratio: float, goal: str, ok: bool, detail: str) -> bool:
+    mark = "ok " if ok else "MISS"
+    print(f"  [{mark}] {name}: {ratio:.2f} (goal {goal}) {detail}")
+    return ok
+
+
+def bench_overhead(entries: int, repeat: int) -> bool:
+    print(f"1. overhead: {entries} entries, no added latency")
+    with emulator("--entries", str(entries)) as info:
+        (base, n1), (sdk, n2) = duel(repeat, lambda: plain_loop(info), lambda: sdk_walk(info))
+    assert n1 == n2 == entries, (n1, n2)
+    ratio = (n2 / sdk) / (n1 / base)
+    return report(
+        "logs() / plain httpx loop",
+        ratio,
+        ">= 0.8",
+        ratio >= 0.8,
+        f"({n2 / sdk:,.0f} vs {n1 / base:,.0f} entries/s)",
+    )
+
+
+def bench_concurrency(pages: int, repeat: int) -> bool:
+    entries = pages * 25
+    print(f"2. concurrency: {pages} pages, 20 ms latency a request")
+    ok = True
+    with emulator("--entries", str(entries), "--latency-ms", "20") as info:
+        (seq, _), (sync8, n) = duel(repeat, lambda: sdk_walk(info), lambda: sdk_walk(info, 8))
+        assert n == entries
+        ok &= report("sync logs(concurrency=8) / sequential logs()", seq / sync8, ">= 5", seq / sync8 >= 5, "")
+        for k in (8, 16):
+            (mine, n), (bare, m) = duel(
+                repeat,
+                lambda k=k: async_sdk_walk(info, k),  # type: ignore[misc]
+                lambda k=k: bare_batches(info, pages, k),  # type: ignore[misc]
+            )
+            assert n == m == entries, (n, m)
+            if k == 8:
+                ok &= report("async logs(concurrency=8) / sequential logs()", seq / mine, ">= 5", seq / mine >= 5, "")
+            ok &= report(
+                f"async logs(concurrency={k}) / bare httpx, {k} at a time",
+                bare / mine,
+                ">= 0.85",
+                bare / mine >= 0.85,
+                "",
+            )
+    return ok
+
+
+def traced_walk(info: dict[str, Any]) -> tuple[int, int]:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        n = sdk_walk(info)
+        return n, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def bench_memory(large: int) -> bool:
+    small = large // 10
+    print(f"3. memory: a {large:,}-entry walk against a {small:,}-entry walk")
+    peaks = {}
+    for size in (small, large):
+        with emulator("--entries", str(size)) as info:
+            n, peak = traced_walk(info)
+        assert n == size
+        peaks[size] = peak
+    extra = (peaks[large] - peaks[small]) / 2**20
+    detail = f"(peaks {peaks[small] / 2**20:.1f} MB and {peaks[large] / 2**20:.1f} MB)"
+    return report(f"peak({large:,}) - peak({small:,}) in MB", extra, "< 15", extra < 15, detail)
+
+
+def bench_windows(entries: int) -> bool:
+    print(f"4. windows: until 90% deep into {entries:,} entries")
+    with emulator("--entries", str(entries)) as info:
+        counted = {"n": 0}
+
+        def hook(request: httpx.Request) -> None:
+            counted["n"] += 1
+
+        with httpx.Client(event_hooks={"request": [hook]}) as http, client(info, http_client=http) as sdk:
+            total = sdk.page(1).total_pages
+            deep = sdk.page(int(total * 0.9))
+            until = deep.items[0].created_at
+            counted["n"] = 0
+            first = next(iter(sdk.logs(until=until)))
+            spent = counted["n"]
+    assert first.created_at <= until
+    linear = int(total * 0.9)
+    ratio = spent / linear
+    return report(
+        "requests of until-search / requests of a linear walk to it",
+        ratio,
+        "small",
+        ratio < 0.1,
+        f"({spent} vs {linear} requests over {total} pages)",
+    )
+
+
+def bench_rate_limit(window: float, limit: int, windows: int) -> bool:
+    print(f"5. rate limit: {limit} requests per {window:g} s window, about {windows} windows of work")
+    entries = int(limit * 25 * (windows + 0.5))
+    # The emulator counts in windows aligned on wall-clock multiples, as Rack::Attack does.
+    flags = ("--entries", str(entries), "--rate-limit", str(limit), "--rate-window", str(window))
+    with emulator(*flags) as info:
+        policy = RetryPolicy(rate_limit_window=window, rate_limit_base_delay=window / 30, rate_limit_max_delay=window)
+        with client(info, retry_policy=policy) as sdk:
+            # Start at a window boundary so the run measures whole windows, not the luck of the first one.
+            time.sleep(window - time.time() % window)
+            start = time.perf_counter()
+            n = sum(1 for _ in sdk.logs(concurrency=8))
+            elapsed = time.perf_counter() - start
+    ceiling = limit / window * 25
+    ratio = (n / elapsed) / ceiling
+    return report(
+        "entries/s / ceiling",
+        ratio,
+        ">= 0.8",
+        ratio >= 0.8 and n == entries,
+        f"({n / elapsed:,.0f} vs {ceiling:,.0f} entries/s, {n} entries, no error)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: under a minute")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure; the best counts")
+    parser.add_argument("--only", type=int, action="append", help="run only these benchmarks (1-5)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    chosen = set(args.only or range(1, 6))
+    print(f"chatwoot-audit benchmarks ({'quick' if quick else 'full'}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,")
+    print(f"  Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    results = []
+    if 1 in chosen:
+        results.append(bench_overhead(5_000 if quick else 25_000, args.repeat))
+    if 2 in chosen:
+        results.append(bench_concurrency(120 if quick else 240, args.repeat))
+    if 3 in chosen:
+        results.append(bench_memory(20_000 if quick else 100_000))
+    if 4 in chosen:
+        results.append(bench_windows(20_000 if quick else 100_000))
+    if 5 in chosen:
+        results.append(bench_rate_limit(2.0, 40, 3 if quick else 8))
+    print("all goals met" if all(results) else "some goals missed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
