@@ -1,0 +1,45 @@
+"""A faithful fake of Chatwoot's audit-log endpoint, for tests, demos and benchmarks.
+
+``Emulator`` answers ``GET /api/v1/accounts/{account_id}/audit_logs`` as a real Chatwoot server does (not
+as its OpenAPI description says): 401s in two body shapes, 404 for an unknown account, an empty 200 when
+the feature is off, 429 as plain text without Retry-After, ``page`` coerced like Ruby's ``to_i``, 25 or 15
+entries a page, many entries per second with no tie-breaker. On top of that it injects what production
+does to clients: latency, new entries arriving mid-walk, unstable tie order, rate limits and faults
+(5xx, HTML where JSON was expected, broken JSON, dropped connections, truncated bodies, slow answers).
+
+Two faces share one emulator::
+
+    from chatwoot_audit.testing import Emulator
+
+    emu = Emulator(seed=1, entries=60)
+    client = httpx.Client(transport=emu.transport(), base_url="http://chatwoot.test")   # in process
+    with emu.serve() as server:                                                          # real socket
+        httpx.get(f"{server.base_url}/api/v1/accounts/{emu.account_id}/audit_logs",
+                  headers={"api_access_token": emu.admin_token})
+
+``python -m chatwoot_audit.testing`` runs it as a standalone server.
+"""
+
+from ._auth import ROLES
+from ._core import ConnectionDropped, Emulator, RequestRecord
+from ._faults import FAULT_KINDS, RANDOM_FAULT_KINDS, FaultKind, Faults, RandomFaults
+from ._ratelimit import ManualClock
+from ._replies import Reply
+from ._server import EmulatorServer
+from ._transport import EmulatorTransport
+
+__all__ = [
+    "FAULT_KINDS",
+    "RANDOM_FAULT_KINDS",
+    "ROLES",
+    "ConnectionDropped",
+    "Emulator",
+    "EmulatorServer",
+    "EmulatorTransport",
+    "FaultKind",
+    "Faults",
+    "ManualClock",
+    "RandomFaults",
+    "Reply",
+    "RequestRecord",
+]

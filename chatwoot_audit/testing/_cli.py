@@ -1,0 +1,172 @@
+"""The standalone emulator: parse flags, serve on 127.0.0.1, print where, stop on SIGINT or SIGTERM.
+
+Reused by any command that wants to start an emulator (``main(argv)`` returns the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from ._auth import ROLES
+from ._core import Emulator
+from ._faults import RandomFaults, check_kind
+
+_EPILOG = f"""\
+Prints one JSON line on stdout:
+  {{"base_url": ..., "account_id": ..., "api_access_token": ...}}
+where the token is an administrator's, then serves until SIGINT or SIGTERM.
+
+Tokens depend only on --seed. Add --print-tokens to the same command to get
+every role's token in that line too, as "tokens": {{role: token}}, with
+"other_account_id" and "suspended_account_id". Roles:
+  {", ".join(ROLES)}
+"""
+
+
+def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.ArgumentParser:
+    """The emulator's command-line flags; ``prog`` names the command in usage lines."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve a fake Chatwoot audit-log API on 127.0.0.1 that behaves like the real server.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)")
+    parser.add_argument("--entries", type=_non_negative, default=60, help="entries to start with (default 60)")
+    parser.add_argument(
+        "--per-page",
+        type=_positive,
+        default=25,
+        help="entries per page: 25 like v4.14.1+, 15 like v4.14.0 (default 25)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="fixes entries, tokens, tie order and random faults")
+    parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0, help="milliseconds every answer waits")
+    parser.add_argument(
+        "--arrivals-per-request", type=_non_negative, default=0, help="new entries written after each request"
+    )
+    parser.add_argument(
+        "--arrivals-per-second", type=_non_negative_float, default=0.0, help="new entries written per second"
+    )
+    parser.add_argument("--unstable-ties", action="store_true", help="reorder equal timestamps on every request")
+    parser.add_argument("--rate-limit", type=_positive, default=None, help="requests per minute before 429s")
+    parser.add_argument("--feature-disabled", action="store_true", help="answer empty pages, as without the feature")
+    parser.add_argument(
+        "--faults", type=_schedule, default=None, metavar="N=KIND,...", help="fail given requests, e.g. 3=502,7=drop"
+    )
+    parser.add_argument(
+        "--fault-probability", type=_probability, default=None, metavar="P", help="fail each request with probability P"
+    )
+    parser.add_argument(
+        "--slow-delay", type=_non_negative_float, default=5.0, help="seconds a 'slow' fault delays (default 5)"
+    )
+    parser.add_argument("--print-tokens", action="store_true", help="add every role's token to the JSON line")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit.testing") -> int:
+    """Run the emulator until interrupted; returns the exit status."""
+    args = build_parser(prog=prog).parse_args(argv)
+    if args.faults is not None and args.fault_probability is not None:
+        print("error: --faults and --fault-probability cannot be combined", file=sys.stderr)
+        return 2
+    faults = args.faults
+    if args.fault_probability is not None:
+        faults = RandomFaults(args.fault_probability)
+    emulator = Emulator(
+        seed=args.seed,
+        entries=args.entries,
+        per_page=args.per_page,
+        feature_enabled=not args.feature_disabled,
+        latency=args.latency_ms / 1000.0,
+        arrivals_per_request=args.arrivals_per_request,
+        arrivals_per_second=args.arrivals_per_second,
+        unstable_ties=args.unstable_ties,
+        rate_limit=args.rate_limit,
+        faults=faults,
+        slow_delay=args.slow_delay,
+    )
+    stop = threading.Event()
+    try:
+        server = emulator.serve(port=args.port)
+    except (OSError, OverflowError) as exc:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    with _stop_on_signals(stop), server:
+        line: dict[str, object] = {
+            "base_url": server.base_url,
+            "account_id": emulator.account_id,
+            "api_access_token": emulator.admin_token,
+        }
+        if args.print_tokens:
+            line["tokens"] = emulator.tokens
+            line["other_account_id"] = emulator.other_account_id
+            line["suspended_account_id"] = emulator.suspended_account_id
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+        # A timeout keeps the wait interruptible everywhere signals are delivered between bytecodes.
+        while not stop.wait(0.2):
+            pass
+    return 0
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of at least 0")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _schedule(text: str) -> dict[int, str]:
+    schedule: dict[int, str] = {}
+    for item in filter(None, text.split(",")):
+        number, _, kind = item.partition("=")
+        try:
+            schedule[int(number)] = check_kind(kind.strip())
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{item!r}: {exc}") from exc
+    return schedule

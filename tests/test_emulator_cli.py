@@ -1,0 +1,127 @@
+"""``python -m chatwoot_audit.testing``: one JSON line on stdout, serves, stops cleanly on a signal."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from chatwoot_audit.testing import ROLES, Emulator
+from chatwoot_audit.testing._cli import build_parser, main
+
+
+def read_line(process: subprocess.Popen[str], timeout: float = 20.0) -> str:
+    """The first stdout line, or fail after ``timeout`` seconds."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline() if process.stdout else ""))
+    reader.start()
+    reader.join(timeout)
+    if not lines:
+        process.kill()
+        reader.join(5)
+        raise AssertionError("the emulator printed nothing")
+    return lines[0]
+
+
+def run_emulator(*args: str) -> subprocess.Popen[str]:
+    """Start the standalone emulator."""
+    return subprocess.Popen(
+        [sys.executable, "-X", "dev", "-m", "chatwoot_audit.testing", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_standalone_serves_and_stops_on_signal(stop_with: signal.Signals) -> None:
+    """It prints base_url, account_id and the admin token, serves them, and exits 0 on the signal."""
+    process = run_emulator("--port", "0", "--entries", "30", "--seed", "5", "--per-page", "15")
+    try:
+        line = json.loads(read_line(process))
+        assert set(line) == {"base_url", "account_id", "api_access_token"}
+        assert line["base_url"].startswith("http://127.0.0.1:")
+        assert line["api_access_token"] == Emulator(seed=5, entries=0).admin_token
+        url = f"{line['base_url']}/api/v1/accounts/{line['account_id']}/audit_logs"
+        with httpx.Client(timeout=10) as client:
+            data = client.get(url, headers={"api_access_token": line["api_access_token"]}).json()
+        assert (data["per_page"], data["total_entries"]) == (15, 30)
+        process.send_signal(stop_with)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert stdout == ""
+    assert "Warning" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_standalone_prints_every_token_on_request() -> None:
+    """--print-tokens adds every role's token and the other accounts to the same single line."""
+    process = run_emulator("--port", "0", "--entries", "3", "--print-tokens", "--feature-disabled")
+    try:
+        line = json.loads(read_line(process))
+        assert set(line["tokens"]) == set(ROLES)
+        assert line["tokens"]["administrator"] == line["api_access_token"]
+        url = f"{line['base_url']}/api/v1/accounts/{line['suspended_account_id']}/audit_logs"
+        with httpx.Client(timeout=10) as client:
+            response = client.get(url, headers={"api_access_token": line["tokens"]["suspended"]})
+            assert response.json() == {"error": "Account is suspended"}
+            url = f"{line['base_url']}/api/v1/accounts/{line['account_id']}/audit_logs"
+            assert client.get(url, headers={"api_access_token": line["api_access_token"]}).json()["total_entries"] == 0
+        process.terminate()
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_help_explains_the_other_tokens() -> None:
+    """--help says how to get the tokens of the other roles."""
+    text = build_parser().format_help()
+    assert "--print-tokens" in text
+    assert "Tokens depend only on --seed" in text
+    for flag in (
+        "--port",
+        "--entries",
+        "--per-page",
+        "--seed",
+        "--latency-ms",
+        "--arrivals-per-request",
+        "--rate-limit",
+        "--feature-disabled",
+    ):
+        assert flag in text
+
+
+def test_flags_map_to_knobs() -> None:
+    """Flags parse into the emulator's knobs; a bad fault schedule is refused."""
+    args = build_parser().parse_args(["--latency-ms", "20", "--rate-limit", "100", "--faults", "3=502,7=drop"])
+    assert (args.latency_ms, args.rate_limit, args.faults) == (20.0, 100, {3: "502", 7: "drop"})
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--faults", "3=teapot"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--per-page", "0"])
+    assert main(["--faults", "1=drop", "--fault-probability", "0.5"]) == 2
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--fault-probability", "1.5"])
+
+
+def test_port_in_use_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A taken port ends with exit status 1 and a one-line message."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--port", str(taken.getsockname()[1])]) == 1
+    assert "cannot listen" in capsys.readouterr().err
