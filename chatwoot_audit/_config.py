@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from typing import Final, Literal
@@ -74,16 +75,27 @@ def _pick(value: str | int | None, env: Mapping[str, str], var: str) -> str | in
     return from_env if from_env not in (None, "") else None
 
 
+def _shown(raw: str) -> str:
+    """A URL fit for an error message: whatever stands before an '@' may be a password."""
+    scheme, sep, rest = raw.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        rest = "<credentials>@" + rest.split("@", 1)[1]
+    return repr(scheme + sep + rest if sep else ("<credentials>@" + raw.split("@", 1)[1] if "@" in raw else raw))
+
+
 def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.URL:
     """Parse and vet a base URL: http(s), a host, no query, and plain http only to loopback unless allowed."""
+    text = str(raw).strip()
     try:
-        url = httpx.URL(str(raw).strip())
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"base_url {str(raw)!r} is not a valid URL: {exc}") from None
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ConfigurationError(f"base_url {_shown(text)} is not a valid URL") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
-            f"base_url must be an http(s) URL with a host, like https://chat.example.com, not {str(raw)!r}"
+            f"base_url must be an http(s) URL with a host, like https://chat.example.com, not {_shown(text)}"
         )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigurationError(f"base_url has port {url.port}, which is not between 1 and 65535")
     if url.query or url.fragment:
         raise ConfigurationError("base_url must not have a query or a fragment")
     if url.username or url.password:
@@ -121,7 +133,10 @@ def resolve_settings(
         raise ConfigurationError(
             f"api_access_token is required: pass api_access_token=... or set {ENV_API_ACCESS_TOKEN}"
         )
-    if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n\0"):
+    if isinstance(token, str):
+        # A token read from a file or a secret store often ends with a newline.
+        token = token.strip()
+    if not isinstance(token, str) or not token or any(c in token for c in "\r\n\0"):
         # Never echo the value: it is a secret even when it is malformed.
         raise ConfigurationError("api_access_token must be a non-empty string on one line")
 
@@ -129,12 +144,12 @@ def resolve_settings(
     if raw_account is None:
         raise ConfigurationError(f"account_id is required: pass account_id=... or set {ENV_ACCOUNT_ID}")
     source = "account_id" if account_id is not None else ENV_ACCOUNT_ID
-    if isinstance(raw_account, bool):
+    if isinstance(raw_account, str) and raw_account.strip().isascii() and raw_account.strip().isdigit():
+        number = int(raw_account.strip())
+    elif isinstance(raw_account, int) and not isinstance(raw_account, bool):
+        number = raw_account
+    else:
         raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
-    try:
-        number = int(str(raw_account).strip()) if isinstance(raw_account, str) else int(raw_account)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}") from None
     if number < 1:
         raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
 
@@ -145,7 +160,7 @@ def resolve_settings(
         resolved_timeout = DEFAULT_TIMEOUT
     elif isinstance(timeout, httpx.Timeout):
         resolved_timeout = timeout
-    elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+    elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < math.inf:
         resolved_timeout = httpx.Timeout(float(timeout))
     else:
         raise ConfigurationError(f"timeout must be a number of seconds > 0 or an httpx.Timeout, not {timeout!r}")
@@ -160,7 +175,7 @@ def resolve_settings(
     return Settings(
         base_url=url,
         account_id=number,
-        token=Token(token.strip()),
+        token=Token(token),
         token_header=token_header,  # type: ignore[arg-type]
         timeout=resolved_timeout,
         retry=policy,

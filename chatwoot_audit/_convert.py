@@ -104,6 +104,7 @@ def parse_entry(raw: object, position: int) -> AuditLog:
         values[name] = value
     extra = {k: v for k, v in raw.items() if k not in _KNOWN} if len(raw) > len(values) + 3 else {}
     return AuditLog(
+        order=tuple(raw) if extra else None,
         id=entry_id,
         action=action,
         created_at=created_at,

@@ -148,6 +148,6 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 def status_error_class(status_code: int) -> type[APIStatusError]:
     """The one place a status becomes an error class; a status nobody lists is a plain APIStatusError."""
-    if status_code >= 500:
+    if 500 <= status_code < 600:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)

@@ -65,12 +65,28 @@ def redact(request: httpx.Request | None, settings: Settings) -> None:
         request.headers[settings.token_header] = REDACTED
 
 
-def _body(response: httpx.Response) -> object:
-    text = response.text
+def _text(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except Exception:  # a declared charset such as rot13 or hex fails inside the codec machinery, any way
+        return response.content.decode("utf-8", errors="replace")
+
+
+def _loads(data: str | bytes) -> object:
+    """json.loads, with absurd nesting reported as the bad JSON it is."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _body(response: httpx.Response, settings: Settings) -> object:
+    """The answer's JSON, or its text, with the token blanked before anything else reads it."""
+    text = scrub(_text(response), settings)
     if "json" in response.headers.get("content-type", ""):
         try:
-            return json.loads(text)
-        except ValueError:
+            return _loads(text)
+        except (ValueError, UnicodeDecodeError):
             return text
     return text
 
@@ -93,7 +109,7 @@ def _short(text: str, size: int = 200) -> str:
 
 def status_error(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> _errors.APIStatusError:
     """The error for a non-200 answer: the class by status, a message that says what to do."""
-    body = _body(response)
+    body = _body(response, settings)
     status = response.status_code
     reason = response.reason_phrase or "status"
     said = _server_message(body)
@@ -132,8 +148,6 @@ def status_error(response: httpx.Response, settings: Settings, *, attempts: int 
     if request_id:
         parts.append(f" (request id {request_id})")
     redact(response.request, settings)
-    if isinstance(body, str):
-        body = scrub(body, settings)
     return _errors.status_error_class(status)(scrub("".join(parts), settings), response=response, body=body)
 
 
@@ -142,22 +156,34 @@ def page_from_response(response: httpx.Response, settings: Settings, *, attempts
     if response.status_code != 200:
         raise status_error(response, settings, attempts=attempts)
     try:
-        body = json.loads(response.content)
+        body = _loads(response.content)
     except (ValueError, UnicodeDecodeError):
         redact(response.request, settings)
+        text = scrub(_text(response), settings)
         content_type = response.headers.get("content-type", "unknown")
         raise TransientBody(
             f"the server answered 200 with a body that is not JSON (content-type {content_type}): "
-            f"{scrub(_short(response.text, 120), settings)!r}",
+            f"{_short(text, 120)!r}",
             response=response,
-            body=scrub(response.text, settings),
+            body=text,
         ) from None
     try:
         return parse_page(body)
     except ValidationFailure as exc:
         redact(response.request, settings)
+        failure = exc
+        if settings.token.encode() in response.content:
+            # Describe the body with the token blanked, so no part of it reaches the message.
+            text = scrub(_text(response), settings)
+            try:
+                body = _loads(text)
+                parse_page(body)
+            except ValueError:
+                body = text
+            except ValidationFailure as scrubbed:
+                failure = scrubbed
         raise _errors.APIResponseValidationError(
-            f"the server's answer is not an audit-log page: {exc}", response=response, body=body
+            f"the server's answer is not an audit-log page: {failure}", response=response, body=body
         ) from None
 
 

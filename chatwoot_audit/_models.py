@@ -57,22 +57,26 @@ class AuditLog:
     created_at: datetime
     auditable_id: int | None = None
     auditable_type: str | None = None
-    auditable: dict[str, Any] | None = None
+    # The mutable fields stay out of the hash (id and the scalars identify an entry), so entries can go
+    # in sets and be dict keys.
+    auditable: dict[str, Any] | None = attrs.field(default=None, hash=False)
     associated_id: int | None = None
     associated_type: str | None = None
     user_id: int | None = None
     user_type: str | None = None
     username: str | None = None
-    audited_changes: dict[str, Any] | None = None
+    audited_changes: dict[str, Any] | None = attrs.field(default=None, hash=False)
     version: int | None = None
     comment: str | None = None
     request_uuid: str | None = None
     remote_address: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict)
-    # How the server wrote created_at (int seconds, float, or an ISO string on old servers) and which
-    # known keys it left out: what to_dict needs to give the JSON back exactly.
+    extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    # How the server wrote created_at (int seconds, float, or an ISO string on old servers), which known
+    # keys it left out, and its key order when unknown keys came along: what to_dict needs to give the
+    # JSON back exactly.
     _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="raw_created_at")
     _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="absent")
+    _order: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, alias="order")
 
     @property
     def timestamp(self) -> int:
@@ -106,6 +110,8 @@ class AuditLog:
             else:
                 out[name] = getattr(self, name)
         out.update(self.extra)
+        if self._order is not None and len(self._order) == len(out):
+            return {key: out[key] for key in self._order}
         return out
 
 

@@ -94,8 +94,11 @@ class LogWalk:
     """One walk over entries, newest first: each id at most once, inside ``[since, until]``, up to ``limit``.
 
     ``expected`` is the ``total_entries`` of page 1: every one of those entries existed when the walk
-    began and Chatwoot never deletes entries, so a full walk must find at least that many of the ids
-    not newer than the newest on page 1.
+    began and Chatwoot never deletes entries, so a full walk must find that many of them. Entries newer
+    than the newest on page 1 (the horizon) were written after the walk began: a walk from page 1 leaves
+    them to the next walk, which keeps its output strictly newest first. Entries written in the horizon's
+    own second are told apart by id (ids grow): those with an id above every id read before the total
+    first grew are not counted as found, so that an arrival cannot hide a missed entry.
     """
 
     def __init__(
@@ -116,7 +119,10 @@ class LogWalk:
         self.stopped_early = False
         self.last_total: int | None = None
         self.per_page: int | None = None
-        self._baseline_id: int | None = None
+        self._horizon: int | None = None
+        self._found_before_horizon = 0
+        self._at_horizon: list[int] = []
+        self._baseline_id = 0
         self._tail: tuple[int, int] | None = None  # (page number, created_at of its last entry)
         self._suspects: dict[int, int] = {}  # boundary page -> total_entries when it was read
         if self.limit == 0:
@@ -167,11 +173,12 @@ class LogWalk:
         """The entries of ``page`` (the answer for page ``requested``) to yield, in order."""
         if requested == 1 and self.expected is None:
             self.expected = page.total_entries
-            self._baseline_id = max((item.id for item in page.items), default=None)
+            self._horizon = max((item.timestamp for item in page.items), default=None)
+        self._note_baseline(page)
         self._advance(page, requested)
         self._note_boundary(page, requested)
         out: list[AuditLog] = []
-        seen, since, until = self.seen, self.since, self.until
+        seen, since, until, horizon = self.seen, self.since, self.until, self._horizon
         for item in page.items:
             if item.id in seen:
                 continue
@@ -179,7 +186,11 @@ class LogWalk:
                 self.next_page = None
                 self.stopped_early = True
                 break
+            if horizon is not None and item.timestamp > horizon:
+                continue
             seen.add(item.id)
+            if horizon is not None:
+                self._count(item, horizon)
             if until is not None and item.created_at > until:
                 continue
             out.append(item)
@@ -192,11 +203,22 @@ class LogWalk:
 
     def shortfall(self) -> int:
         """How many of the entries page 1 reported a full walk has not found (0 for other walks)."""
-        if not self.full or not self.expected or self._baseline_id is None:
+        if not self.full or not self.expected or self._horizon is None:
             return 0
         baseline = self._baseline_id
-        found = sum(1 for entry_id in self.seen if entry_id <= baseline)
+        found = self._found_before_horizon + sum(1 for entry_id in self._at_horizon if entry_id <= baseline)
         return max(0, self.expected - found)
+
+    def _note_baseline(self, page: AuditLogPage) -> None:
+        # A page read while the total was still the first page's saw nothing written since.
+        if page.items and page.total_entries == self.expected:
+            self._baseline_id = max(self._baseline_id, max(item.id for item in page.items))
+
+    def _count(self, item: AuditLog, horizon: int) -> None:
+        if item.timestamp < horizon:
+            self._found_before_horizon += 1
+        else:
+            self._at_horizon.append(item.id)
 
     @property
     def found(self) -> int:
@@ -216,8 +238,15 @@ class LogWalk:
     def recover(self, page: AuditLogPage) -> list[AuditLog]:
         """Entries of a re-read page not yielded before."""
         self.last_total = max(self.last_total or 0, page.total_entries)
-        out = [item for item in page.items if item.id not in self.seen]
+        self._note_baseline(page)
+        horizon = self._horizon
+        out = [
+            item for item in page.items if item.id not in self.seen and (horizon is None or item.timestamp <= horizon)
+        ]
         self.seen.update(item.id for item in out)
+        if horizon is not None:
+            for item in out:
+                self._count(item, horizon)
         self.yielded += len(out)
         return out
 

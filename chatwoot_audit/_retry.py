@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import attrs
+import httpx
 
 __all__ = [
     "NO_RETRIES",
@@ -23,22 +24,27 @@ __all__ = [
     "parse_retry_after",
 ]
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 520-524 are the transient origin errors of Cloudflare, which often fronts hosted Chatwoot.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+# However short the waits a server asks for, a request stops retrying 429s after this many.
+MAX_RATE_LIMITED_ATTEMPTS = 1000
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP-date.
 
     Returns None when there is no usable header: Chatwoot itself never sends one, proxies and hosted
-    services may.
+    services may. A wait too large to represent is ``math.inf`` (too long, whatever the limit).
     """
+    if not isinstance(headers, httpx.Headers):
+        headers = {str(k).lower(): v for k, v in headers.items()}
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
         try:
             value = float(raw_ms) / 1000.0
         except ValueError:
             value = math.nan
-        if math.isfinite(value) and value >= 0:
+        if value >= 0:
             return value
     raw = headers.get("retry-after")
     if raw is None:
@@ -54,7 +60,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = 
         if when.tzinfo is None:
             return None
         return max(0.0, when.timestamp() - now())
-    return value if math.isfinite(value) and value >= 0 else None
+    return value if value >= 0 else None
 
 
 @attrs.frozen
@@ -70,7 +76,7 @@ class RetryDecision:
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
 
 
@@ -103,7 +109,9 @@ class RetryPolicy:
 
     @rate_limit_window.validator
     def _check_window(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
-        if value is not None and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if value is not None and (
+            isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value > 0)
+        ):
             raise ValueError(f"rate_limit_window must be a number of seconds > 0 or None, not {value!r}")
 
     @max_retries.validator
@@ -113,7 +121,7 @@ class RetryPolicy:
 
     @jitter.validator
     def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:
-        if not (isinstance(value, int | float) and 0 <= value < 1):
+        if isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value < 1):
             raise ValueError(f"jitter must be in [0, 1), not {value!r}")
 
     def _jittered(self, delay: float, rng: Callable[[], float]) -> float:
@@ -121,7 +129,11 @@ class RetryPolicy:
 
     def _until_next_window(self, window: float, headers: Mapping[str, str] | None, now: float) -> float:
         server_now = now
-        date = headers.get("date") if headers is not None else None
+        date = None
+        if headers is not None:
+            date = (
+                headers.get("date") if isinstance(headers, httpx.Headers) else headers.get("date", headers.get("Date"))
+            )
         if date:
             try:
                 stamped = email.utils.parsedate_to_datetime(date).timestamp()
@@ -151,7 +163,7 @@ class RetryPolicy:
         what = f"status {status_code}" if status_code is not None else (error or "error")
         if status_code is not None and status_code not in RETRYABLE_STATUSES:
             return RetryDecision(None, f"{what} is not retryable")
-        retry_after = parse_retry_after(headers) if headers is not None else None
+        retry_after = parse_retry_after(headers, now=now) if headers is not None else None
         if retry_after is not None and retry_after > self.max_retry_after:
             return RetryDecision(
                 None,
@@ -165,7 +177,13 @@ class RetryPolicy:
             else:
                 exp = min(max(state.rate_limited - (0 if self.rate_limit_window is None else 2), 0), 32)
                 delay = self._jittered(min(self.rate_limit_base_delay * 2**exp, self.rate_limit_max_delay), rng)
-            if state.rate_limit_waited + delay > self.rate_limit_budget:
+            # A server may ask for no wait at all; each 429 still spends a little of the budget, so that a
+            # server that never lets up ends in an error rather than a busy loop.
+            delay = max(delay, self.rate_limit_base_delay / 10)
+            if (
+                state.rate_limit_waited + delay > self.rate_limit_budget
+                or state.rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
+            ):
                 return RetryDecision(
                     None,
                     f"{what}: still throttled after waiting {state.rate_limit_waited:.0f}s "
