@@ -231,17 +231,21 @@ def bench_windows(entries: int) -> bool:
 
 
 def bench_rate_limit(window: float, limit: int, windows: int) -> bool:
-    print(f"5. rate limit: {limit} requests per {window:g} s window, about {windows} windows of work")
-    entries = int(limit * 25 * (windows + 0.5))
+    print(f"5. rate limit: {limit} requests per {window:g} s window, entries read in {windows} whole windows")
+    entries = limit * 25 * (windows + 2)  # more than the limit lets through in the time measured
     # The emulator counts in windows aligned on wall-clock multiples, as Rack::Attack does.
     flags = ("--entries", str(entries), "--rate-limit", str(limit), "--rate-window", str(window))
     with emulator(*flags) as info:
         policy = RetryPolicy(rate_limit_window=window, rate_limit_base_delay=window / 30, rate_limit_max_delay=window)
         with client(info, retry_policy=policy) as sdk:
-            # Start at a window boundary so the run measures whole windows, not the luck of the first one.
+            # Whole windows from a boundary on: the count measures the limit, not the luck of the first one.
             time.sleep(window - time.time() % window)
             start = time.perf_counter()
-            n = sum(1 for _ in sdk.logs(concurrency=8))
+            n = 0
+            for _ in sdk.logs(concurrency=8):
+                n += 1
+                if time.perf_counter() - start >= windows * window:
+                    break
             elapsed = time.perf_counter() - start
     ceiling = limit / window * 25
     ratio = (n / elapsed) / ceiling
@@ -249,8 +253,8 @@ def bench_rate_limit(window: float, limit: int, windows: int) -> bool:
         "entries/s / ceiling",
         ratio,
         ">= 0.8",
-        ratio >= 0.8 and n == entries,
-        f"({n / elapsed:,.0f} vs {ceiling:,.0f} entries/s, {n} entries, no error)",
+        ratio >= 0.8,
+        f"({n / elapsed:,.0f} vs {ceiling:,.0f} entries/s over {elapsed:.1f} s, no error)",
     )
 
 

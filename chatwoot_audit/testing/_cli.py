@@ -55,7 +55,18 @@ def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.
         "--arrivals-per-second", type=_non_negative_float, default=0.0, help="new entries written per second"
     )
     parser.add_argument("--unstable-ties", action="store_true", help="reorder equal timestamps on every request")
-    parser.add_argument("--rate-limit", type=_positive, default=None, help="requests per minute before 429s")
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive,
+        default=None,
+        help="requests per window (a minute unless --rate-window) before 429s",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=_positive_float,
+        default=60.0,
+        help="seconds of a rate-limit window, aligned on multiples of it like Rack::Attack's (default 60)",
+    )
     parser.add_argument("--feature-disabled", action="store_true", help="answer empty pages, as without the feature")
     parser.add_argument(
         "--faults", type=_schedule, default=None, metavar="N=KIND,...", help="fail given requests, e.g. 3=502,7=drop"
@@ -89,6 +100,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit
         arrivals_per_second=args.arrivals_per_second,
         unstable_ties=args.unstable_ties,
         rate_limit=args.rate_limit,
+        rate_window=args.rate_window,
         faults=faults,
         slow_delay=args.slow_delay,
     )
@@ -151,6 +163,13 @@ def _non_negative_float(text: str) -> float:
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError("must be a number of at least 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
     return value
 
 

@@ -112,7 +112,7 @@ class Emulator:
         faults: Faults = None,
         *,
         slow_delay: float = 5.0,
-        clock: Clock = time.monotonic,
+        clock: Clock = time.time,
         account_id: int = 1,
         start_time: int = DEFAULT_START_TIME,
         request_log_limit: int | None = 10_000,

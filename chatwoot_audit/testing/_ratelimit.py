@@ -35,7 +35,7 @@ class ManualClock:
 class RateLimiter:
     """At most ``limit`` requests per window of ``window`` seconds (not thread-safe: callers lock)."""
 
-    def __init__(self, limit: int | None, window: float, clock: Clock = time.monotonic) -> None:
+    def __init__(self, limit: int | None, window: float, clock: Clock = time.time) -> None:
         if limit is not None and limit < 0:
             raise ValueError("rate_limit must be at least 0")
         if window <= 0:
