@@ -1,0 +1,173 @@
+"""Where to connect and with what token: flags first, then the library's environment variables.
+
+The token is read only from ``CHATWOOT_API_ACCESS_TOKEN`` or ``--token-file``: a flag's value would show in
+the shell history and in ``ps``. The command brings its own ``httpx.Client`` so it can count requests and
+read ``total_entries`` for the progress display; everything else is the SDK's own walk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .._client import ChatwootAudit
+from .._config import DEFAULT_TIMEOUT, ENV_ACCOUNT_ID, ENV_API_ACCESS_TOKEN, ENV_BASE_URL
+from ._exits import UsageError
+from ._logs import add_secret
+
+__all__ = ["Connection", "RequestStats", "Secret", "connection_from_args", "open_client", "read_token_file"]
+
+
+class Secret:
+    """A value that never shows itself: not in a repr, not in a str, not in a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('<redacted>')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything needed to reach one account's audit log."""
+
+    base_url: str
+    account_id: int | str
+    token: Secret
+    token_header: str = "api_access_token"
+    timeout: float | None = None
+    max_retries: int | None = None
+    allow_insecure_http: bool = False
+    trust_env: bool = True
+
+
+def read_token_file(path: str) -> str:
+    """The token in ``path``: its first line, without surrounding whitespace."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --token-file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--token-file {path} is not UTF-8 text") from None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise UsageError(f"--token-file {path} must hold the token on one line (it holds {len(lines)} lines)")
+    return lines[0]
+
+
+def connection_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Connection:
+    """The connection the flags and the environment describe; a missing setting names both ways to give it."""
+    base_url = args.base_url or env.get(ENV_BASE_URL) or None
+    if base_url is None:
+        raise UsageError(f"no server given: pass --base-url https://chat.example.com or set {ENV_BASE_URL}")
+    account_id: int | str | None = args.account_id if args.account_id is not None else env.get(ENV_ACCOUNT_ID)
+    if account_id is None or account_id == "":
+        raise UsageError(f"no account given: pass --account-id N or set {ENV_ACCOUNT_ID}")
+    if args.token_file:
+        token = read_token_file(args.token_file)
+    else:
+        token = (env.get(ENV_API_ACCESS_TOKEN) or "").strip()
+        if not token:
+            raise UsageError(
+                f"no API token: set {ENV_API_ACCESS_TOKEN} or pass --token-file FILE "
+                "(an administrator's access token, from the profile settings page)"
+            )
+    add_secret(token)
+    return Connection(
+        base_url=base_url,
+        account_id=account_id,
+        token=Secret(token),
+        token_header=args.token_header,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        allow_insecure_http=args.allow_insecure_http,
+    )
+
+
+class RequestStats:
+    """Counts what the walk sends, from httpx's event hooks (which worker threads call concurrently)."""
+
+    def __init__(self, *, read_totals: bool = False) -> None:
+        self.read_totals = read_totals
+        self._lock = threading.Lock()
+        self.requests = 0
+        self._pages: set[int] = set()
+        self.total_entries: int | None = None
+
+    @property
+    def pages(self) -> int:
+        """Distinct pages answered with 200."""
+        with self._lock:
+            return len(self._pages)
+
+    def on_request(self, request: httpx.Request) -> None:
+        """Count an attempt (retries included)."""
+        with self._lock:
+            self.requests += 1
+
+    def on_response(self, response: httpx.Response) -> None:
+        """Note the page a 200 answered, and its ``total_entries`` when asked to."""
+        if response.status_code != 200:
+            return
+        page = response.request.url.params.get("page", "1")
+        total = self._total(response) if self.read_totals else None
+        with self._lock:
+            if page.isdigit():
+                self._pages.add(int(page))
+            if total is not None:
+                self.total_entries = max(total, self.total_entries or 0)
+
+    @staticmethod
+    def _total(response: httpx.Response) -> int | None:
+        # Only for the progress display; the SDK reads the same (cached) body again for itself.
+        response.read()
+        try:
+            total = json.loads(response.content).get("total_entries")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+@contextmanager
+def open_client(connection: Connection, stats: RequestStats, *, concurrency: int = 1) -> Iterator[ChatwootAudit]:
+    """A :class:`ChatwootAudit` for ``connection`` whose requests ``stats`` counts; closed on exit."""
+    timeout = httpx.Timeout(connection.timeout) if connection.timeout is not None else DEFAULT_TIMEOUT
+    pool = max(10, concurrency)
+    http = httpx.Client(
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=connection.trust_env,
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+        event_hooks={"request": [stats.on_request], "response": [stats.on_response]},
+    )
+    try:
+        client = ChatwootAudit(
+            connection.base_url,
+            connection.token.reveal(),
+            connection.account_id,
+            timeout=timeout,
+            max_retries=connection.max_retries,
+            token_header=connection.token_header,
+            allow_insecure_http=connection.allow_insecure_http,
+            http_client=http,
+        )
+        with client:
+            yield client
+    finally:
+        http.close()
