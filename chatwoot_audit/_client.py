@@ -27,7 +27,7 @@ from ._errors import (
     InvalidArgumentError,
     RateLimitError,
 )
-from ._http import USER_AGENT, TransientBody, build_request, connection_error, page_from_response
+from ._http import TransientBody, build_request, connection_error, page_from_response, request_headers
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
@@ -129,7 +129,7 @@ class _Base:
             auth_header_name=settings.token_header,
             timeout=settings.timeout,
             follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
+            headers=request_headers(settings),
         )
 
     def __repr__(self) -> str:
@@ -292,7 +292,7 @@ class ChatwootAudit(_Base):
         while True:
             if throttle is not None:
                 self._pause(throttle.wait(), cancel)
-            request = build_request(self._http, settings, number)
+            request = build_request(self._http, settings, number, own_client=self._owns_http)
             try:
                 response = self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:
@@ -473,7 +473,7 @@ class AsyncChatwootAudit(_Base):
         while True:
             if throttle is not None and (hold := throttle.wait()) > 0:
                 await anyio.sleep(hold)
-            request = build_request(self._http, settings, number)
+            request = build_request(self._http, settings, number, own_client=self._owns_http)
             try:
                 response = await self._http.send(request, follow_redirects=False)
             except httpx.HTTPError as exc:

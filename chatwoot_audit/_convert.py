@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,14 @@ _OPTIONAL: dict[str, tuple[type, ...]] = {
     "remote_address": _STR,
 }
 _KNOWN = frozenset(FIELDS)
+_OPTIONAL_ITEMS = tuple(_OPTIONAL.items())
+_OPTIONAL_NAMES = tuple(_OPTIONAL)
+_GET_OPTIONAL = operator.itemgetter(*_OPTIONAL_NAMES)
+_ALLOWED = tuple(frozenset({types[0], type(None)}) for types in _OPTIONAL.values())
+_ALL_KEYS = len(_KNOWN)
+_MISSING = object()
+_NO_EXTRA: dict[str, Any] = {}
+_NONE_ABSENT: frozenset[str] = frozenset()
 
 
 def _describe(value: object) -> str:
@@ -92,25 +101,73 @@ def parse_entry(raw: object, position: int) -> AuditLog:
         created_at = parse_created_at(raw_created_at)
     except ValidationFailure as exc:
         raise ValidationFailure(f"entry {entry_id}: {exc}") from None
+    # The per-entry hot path of every walk. A real server sends every key with exactly these types: check
+    # all of them in one C-level pass, and leave missing keys and odd values to the general loop below.
+    try:
+        found = _GET_OPTIONAL(raw)
+    except KeyError:
+        found = None
+    if found is not None and all(map(frozenset.__contains__, _ALLOWED, map(type, found))):
+        (
+            auditable_id,
+            auditable_type,
+            auditable,
+            associated_id,
+            associated_type,
+            user_id,
+            user_type,
+            username,
+            audited_changes,
+            version,
+            comment,
+            request_uuid,
+            remote_address,
+        ) = found
+        more = len(raw) > _ALL_KEYS
+        return AuditLog(
+            id=entry_id,
+            action=action,
+            created_at=created_at,
+            auditable_id=auditable_id,
+            auditable_type=auditable_type,
+            auditable=auditable,
+            associated_id=associated_id,
+            associated_type=associated_type,
+            user_id=user_id,
+            user_type=user_type,
+            username=username,
+            audited_changes=audited_changes,
+            version=version,
+            comment=comment,
+            request_uuid=request_uuid,
+            remote_address=remote_address,
+            extra={k: v for k, v in raw.items() if k not in _KNOWN} if more else {},
+            raw_created_at=raw_created_at,
+            order=tuple(raw) if more else None,
+            timestamp=raw_created_at if type(raw_created_at) is int else None,
+        )
     values: dict[str, Any] = {}
     absent: list[str] = []
-    for name, types in _OPTIONAL.items():
-        if name not in raw:
+    for name, types in _OPTIONAL_ITEMS:
+        value = raw.get(name, _MISSING)
+        if value is None or type(value) is types[0]:
+            values[name] = value
+        elif value is _MISSING:
             absent.append(name)
-            continue
-        value = raw[name]
-        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+        elif isinstance(value, types) and not isinstance(value, bool):
+            values[name] = value
+        else:
             raise ValidationFailure(f"entry {entry_id}: {name} is {_describe(value)}, not {types[0].__name__} or null")
-        values[name] = value
-    extra = {k: v for k, v in raw.items() if k not in _KNOWN} if len(raw) > len(values) + 3 else {}
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN} if len(raw) > len(values) + 3 else _NO_EXTRA
     return AuditLog(
         order=tuple(raw) if extra else None,
         id=entry_id,
         action=action,
         created_at=created_at,
-        extra=extra,
+        extra=dict(extra),
         raw_created_at=raw_created_at,
-        absent=frozenset(absent),
+        absent=frozenset(absent) if absent else _NONE_ABSENT,
+        timestamp=raw_created_at if type(raw_created_at) is int else None,
         **values,
     )
 

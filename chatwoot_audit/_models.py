@@ -77,11 +77,15 @@ class AuditLog:
     _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="raw_created_at")
     _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="absent")
     _order: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, alias="order")
+    # Walks compare whole seconds many times per entry; worked out once.
+    _timestamp: int | None = attrs.field(default=None, eq=False, repr=False, hash=False, alias="timestamp")
 
     @property
     def timestamp(self) -> int:
         """``created_at`` as whole Unix seconds, the unit the server orders by."""
-        return math.floor(self.created_at.timestamp())
+        if self._timestamp is None:
+            object.__setattr__(self, "_timestamp", math.floor(self.created_at.timestamp()))
+        return self._timestamp  # type: ignore[return-value]
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
         """An update's changes as ``{field: (old, new)}``; empty for any other action.
