@@ -133,7 +133,7 @@ def bare_batches(info: dict[str, Any], pages: int, k: int) -> int:
 
 def report(name: str, ratio: float, goal: str, ok: bool, detail: str) -> bool:
     mark = "ok " if ok else "MISS"
-    print(f"  [{mark}] {name}: {ratio:.2f} (goal {goal}) {detail}")
+    print(f"  [{mark}] {name}: {ratio:.3g} (goal {goal}) {detail}")
     return ok
 
 
