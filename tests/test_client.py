@@ -509,3 +509,16 @@ async def test_async_since_and_limit() -> None:
     assert recent
     assert all(log.created_at >= since for log in recent)
     assert len(limited) == 3
+
+
+def test_the_generated_client_is_reachable_and_configured() -> None:
+    """client.generated calls the endpoint with the SDK's base URL, token header and timeout."""
+    from chatwoot_audit_generated.api.audit_logs import get_account_audit_logs
+    from chatwoot_audit_generated.models import AuditLogList
+
+    emu = Emulator(seed=1, entries=30)
+    with emu.serve() as server, ChatwootAudit(server.base_url, emu.admin_token, emu.account_id) as client:
+        answer = get_account_audit_logs.sync_detailed(emu.account_id, client=client.generated, page=2)
+        assert isinstance(answer.parsed, AuditLogList)
+        assert answer.parsed.current_page == 2
+        assert client.generated.get_httpx_client() is client.generated.get_httpx_client()
