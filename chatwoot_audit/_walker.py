@@ -114,8 +114,8 @@ class Walker:
                 self.walk.next_page = None
             else:
                 self.walk.next_page = start
-                if start in search.pages:
-                    self._buffer[start] = search.pages[start]
+                # The pages probed from the start on are the walk's own: read them once, not twice.
+                self._buffer.update((n, page) for n, page in search.pages.items() if n >= start)
 
     def step(self) -> Fetch | Wait | Emit | None:
         """The next thing to do; None when the walk is over. Raises the error a page ended in."""
@@ -145,7 +145,7 @@ class Walker:
                 # anyway, so ask for a whole batch at once rather than page 1 alone; a short history costs a
                 # few empty pages. Walks that may stop early (since, limit) start with page 1 alone.
                 last = number + limit - 1
-            ahead = sum(1 for n in pending if n >= number)
+            ahead = sum(1 for n in pending if number <= n < number + limit)
             room = limit - ahead if number in pending else max(1, limit - ahead)
             more = plan_fetches(number, pending, last, limit)[: max(0, room)]
             if more:

@@ -1,0 +1,224 @@
+"""The Walker state machine and the Throttle, driven by hand: no client, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatwoot_audit import APIConnectionError, AuditLog, AuditLogPage, IncompleteWalkError
+from chatwoot_audit._pagination import LogWalk
+from chatwoot_audit._retry import Throttle
+from chatwoot_audit._walker import Emit, Fetch, Wait, Walker
+
+T0 = 1_781_600_000
+
+
+def entry(entry_id: int, stamp: int) -> AuditLog:
+    return AuditLog(id=entry_id, action="update", created_at=datetime.fromtimestamp(stamp, UTC))
+
+
+def history(n: int, per_second: int = 3) -> list[AuditLog]:
+    """Newest first, ids growing with time, several entries a second."""
+    return [entry(i, T0 + i // per_second) for i in range(n, 0, -1)]
+
+
+Server = Callable[[int], AuditLogPage]
+
+
+def server_of(data: list[AuditLog], per_page: int = 5) -> Server:
+    def page(number: int) -> AuditLogPage:
+        start = (number - 1) * per_page
+        return AuditLogPage(
+            items=tuple(data[start : start + per_page]),
+            current_page=number,
+            per_page=per_page,
+            total_entries=len(data),
+        )
+
+    return page
+
+
+def drive(walker: Walker, serve: Server, *, batch: bool) -> tuple[list[int], list[tuple[int, ...]]]:
+    """Run a walker to the end: a batch driver delivers every Fetch at once, a sliding one on Wait."""
+    out: list[int] = []
+    fetches: list[tuple[int, ...]] = []
+    pending: dict[int, AuditLogPage] = {}
+    for _ in range(10_000):
+        action = walker.step()
+        if action is None:
+            return out, fetches
+        if isinstance(action, Emit):
+            out.extend(log.id for log in action.logs)
+        elif isinstance(action, Fetch):
+            fetches.append(action.pages)
+            if batch:
+                walker.deliver({n: serve(n) for n in action.pages})
+            else:
+                pending.update({n: serve(n) for n in action.pages})
+        else:
+            assert isinstance(action, Wait)
+            walker.deliver({action.page: pending.pop(action.page)})
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("batch", [True, False])
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+def test_every_driver_yields_the_sequential_walk(batch: bool, concurrency: int) -> None:
+    """Batches or a sliding window, any concurrency: the same ids in the same order."""
+    data = history(53)
+    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    got, fetches = drive(walker, server_of(data), batch=batch)
+    assert got == [log.id for log in data]
+    assert all(len(f) <= concurrency for f in fetches)
+    assert fetches[0] == tuple(range(1, concurrency + 1))  # a walk to the end asks for a whole batch first
+
+
+def test_a_walk_that_may_stop_early_starts_with_page_one_alone() -> None:
+    """With since or limit the first request is page 1 only: the walk may need nothing more."""
+    data = history(40)
+    walker = Walker(LogWalk(limit=3), concurrency=8)
+    got, fetches = drive(walker, server_of(data), batch=True)
+    assert got == [log.id for log in data][:3]
+    assert fetches == [(1,)]
+
+
+def test_the_window_ahead_never_exceeds_the_limit() -> None:
+    """A sliding driver has at most `concurrency` pages asked for and not yet handed out."""
+    data = history(200)
+    walker = Walker(LogWalk(), concurrency=4)
+    serve = server_of(data)
+    pending: dict[int, AuditLogPage] = {}
+    handed = 0
+    while (action := walker.step()) is not None:
+        if isinstance(action, Fetch):
+            pending.update({n: serve(n) for n in action.pages})
+        elif isinstance(action, Wait):
+            walker.deliver({action.page: pending.pop(action.page)})
+        else:
+            handed = action.number
+        assert len(walker.in_flight) <= 4
+        assert all(n <= handed + 4 for n in walker.in_flight)
+
+
+def test_a_page_read_before_the_one_above_it_grew_is_read_again() -> None:
+    """A stale page (smaller total than the page before) is fetched again before it is used."""
+    data = history(30)
+    older = server_of(data)
+    arrived = [entry(1000 + i, T0 + 100) for i in range(2)] + data
+    newer = server_of(arrived)
+    walker = Walker(LogWalk(), concurrency=3)
+    first = walker.step()
+    assert first == Fetch((1, 2, 3))
+    # Page 1 is read after two arrivals, pages 2 and 3 before them.
+    walker.deliver({1: newer(1), 2: older(2), 3: older(3)})
+    assert isinstance(walker.step(), Emit)
+    assert walker.step() == Fetch((2,))  # stale: read again
+    walker.deliver({2: newer(2)})
+    emitted = walker.step()
+    assert isinstance(emitted, Emit)
+    assert emitted.number == 2
+    got, _ = drive(walker, newer, batch=True)
+    everything = [log.id for log in data]
+    seen = [log.id for log in newer(1).items if log.timestamp <= T0 + 10] + [log.id for log in emitted.logs] + got
+    assert set(everything) <= set(seen)
+
+
+def test_an_error_surfaces_when_its_page_is_reached() -> None:
+    """A failed page raises in page order: the pages before it are handed out first."""
+    data = history(40)
+    serve = server_of(data)
+    walker = Walker(LogWalk(), concurrency=4)
+    action = walker.step()
+    assert isinstance(action, Fetch)
+    boom = APIConnectionError("boom")
+    walker.deliver({n: (boom if n == 3 else serve(n)) for n in action.pages})
+    assert isinstance(walker.step(), Emit)
+    assert isinstance(walker.step(), Emit)
+    with pytest.raises(APIConnectionError):
+        walker.step()
+
+
+def test_until_is_found_by_bisection_and_its_page_reused() -> None:
+    """An until deep in the history costs about log2(pages) probes, and the page found is not fetched twice."""
+    data = history(1000, per_second=1)
+    until = data[700].created_at
+    walker = Walker(LogWalk(until=until), concurrency=1)
+    got, fetches = drive(walker, server_of(data), batch=True)
+    assert got == [log.id for log in data[700:]]
+    walked = 200 - 141 + 1  # entry 700 sits on page 141 of 200
+    assert len(fetches) <= walked + 10  # log2(200) probes, page 1 included
+    assert len(fetches) == len(set(fetches))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_missing_entries_are_re_read_then_reported(concurrency: int) -> None:
+    """A server that reports more than it lists gets recovery rounds, then IncompleteWalkError."""
+    data = history(20, per_second=5)
+    listed = server_of(data)
+
+    def inflated(number: int) -> AuditLogPage:
+        page = listed(number)
+        return AuditLogPage(
+            items=page.items, current_page=number, per_page=page.per_page, total_entries=page.total_entries + 2
+        )
+
+    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True, recovery_rounds=2)
+    with pytest.raises(IncompleteWalkError) as info:
+        drive(walker, inflated, batch=True)
+    assert (info.value.expected, info.value.found) == (22, 20)
+
+
+def test_an_entry_that_slipped_between_pages_is_recovered() -> None:
+    """Ties reordered between two requests lose an entry; re-reading the tied boundary finds it."""
+    data = history(10, per_second=10)  # one second: every boundary is tied
+    reordered = [data[5], *data[:5], *data[6:]]
+    calls = {"n": 0}
+
+    def shuffling(number: int) -> AuditLogPage:
+        calls["n"] += 1
+        return server_of(data if calls["n"] == 1 else reordered)(number)
+
+    walker = Walker(LogWalk(), concurrency=1, check_completeness=True)
+    got, _ = drive(walker, shuffling, batch=True)
+    assert sorted(got) == sorted(log.id for log in data)
+    assert len(got) == len(set(got))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 120),
+    per_page=st.integers(1, 9),
+    concurrency=st.integers(1, 9),
+    batch=st.booleans(),
+)
+def test_any_static_history_is_walked_whole(n: int, per_page: int, concurrency: int, batch: bool) -> None:
+    """For any size, page size and concurrency, every entry comes once, newest first."""
+    data = history(n)
+    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    got, _ = drive(walker, server_of(data, per_page), batch=batch)
+    assert got == [log.id for log in data]
+
+
+def test_throttle_halves_on_429_and_climbs_back() -> None:
+    """Multiplicative decrease on a 429, additive increase after a run of successes."""
+    throttle = Throttle(ceiling=8)
+    assert throttle.limit == 8
+    throttle.rate_limited(now=100.0, delay=2.0)
+    assert throttle.limit == 4
+    assert throttle.wait(100.5) == pytest.approx(1.5)
+    assert throttle.wait(103.0) == 0.0
+    throttle.rate_limited(now=100.0, delay=0.5)
+    assert throttle.limit == 2
+    assert throttle.wait(100.0) == pytest.approx(2.0)  # the longer wait holds
+    throttle.rate_limited(now=100.0, delay=0.1)
+    assert throttle.limit == 1
+    climbed = []
+    for _ in range(40):
+        throttle.succeeded()
+        climbed.append(throttle.limit)
+    assert climbed[-1] == 8
+    assert climbed == sorted(climbed)
