@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from _rows import ACCOUNT_USER_UPDATE, DESTROY_STRING_ENUMS, SIGN_IN, SYSTEM_UPDATE, UNKNOWN_ACTION
 from chatwoot_audit_generated.models import AuditLog as GeneratedAuditLog
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,92 +17,7 @@ from hypothesis import strategies as st
 from chatwoot_audit._convert import ValidationFailure, from_generated, parse_created_at, parse_entry, parse_page
 from chatwoot_audit._models import FIELDS, AuditAction, AuditLog, AuditLogPage
 
-# -- realistic rows, as chatwoot-server.md describes them ----------------------------------------
-
-ACCOUNT_USER_UPDATE: dict[str, Any] = {
-    "id": 4119,
-    "auditable_id": 5,
-    "auditable_type": "AccountUser",
-    "auditable": {"id": 5, "availability": "online", "role": "administrator", "user_id": 4},
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": 1,
-    "user_type": "User",
-    "username": "admin@acme.example",
-    "action": "update",
-    "audited_changes": {"role": [0, 1]},
-    "version": 2,
-    "comment": None,
-    "request_uuid": "7d3a2e90-1b4c-4f7e-8c2d-6a9b0e1f2c34",
-    "created_at": 1781602887,
-    "remote_address": "203.0.113.10",
-}
-
-SIGN_IN: dict[str, Any] = {
-    "id": 4120,
-    "auditable_id": 1,
-    "auditable_type": "User",
-    "auditable": None,
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": 1,
-    "user_type": "User",
-    "username": "admin@acme.example",
-    "action": "sign_in",
-    "audited_changes": None,
-    "version": 1,
-    "comment": None,
-    "request_uuid": "custom-request-id-from-a-proxy",
-    "created_at": 1781602890,
-    "remote_address": "2001:db8::1",
-}
-
-SYSTEM_UPDATE: dict[str, Any] = {
-    "id": 4121,
-    "auditable_id": 77,
-    "auditable_type": "Conversation",
-    "auditable": None,
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": None,
-    "user_type": None,
-    "username": None,
-    "action": "update",
-    "audited_changes": {"status": [0, 1], "updated_at": ["2026-06-16T09:01:27.000Z", "2026-06-16T09:41:27.000Z"]},
-    "version": 5,
-    "comment": None,
-    "request_uuid": "0f0c9b1e-58a4-4d0e-a8cf-1b2c3d4e5f60",
-    "created_at": 1781602890,
-    "remote_address": None,
-}
-
-DESTROY_STRING_ENUMS: dict[str, Any] = {
-    "id": 4122,
-    "auditable_id": 9,
-    "auditable_type": "AccountUser",
-    "auditable": None,
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": 1,
-    "user_type": "User",
-    "username": "admin@acme.example",
-    "action": "destroy",
-    "audited_changes": {"role": "agent", "availability": "offline", "user_id": 8, "account_id": 1},
-    "version": 3,
-    "comment": None,
-    "request_uuid": "e3b0c442-98fc-4c14-9afb-f4c8996fb924",
-    "created_at": 1781602901,
-    "remote_address": "203.0.113.10",
-}
-
-UNKNOWN_ACTION: dict[str, Any] = {
-    **ACCOUNT_USER_UPDATE,
-    "id": 4123,
-    "auditable_type": "Contact",
-    "auditable": None,
-    "action": "merge",
-    "audited_changes": {"merged_into": [None, 12]},
-}
+# -- variants of the realistic rows ------------------------------------------------------------
 
 EXTRA_KEY: dict[str, Any] = {**SIGN_IN, "id": 4124, "geo": {"country": "NL"}, "account_slug": "acme"}
 

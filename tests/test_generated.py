@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _rows import ACCOUNT_USER_UPDATE, SIGN_IN, SYSTEM_UPDATE, UNKNOWN_ACTION
 
 # The committed generated/ tree is what these tests pin, whichever copy the environment may have installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "generated"))
@@ -28,50 +29,9 @@ BASE_URL = "https://chat.example.com"
 TOKEN = "tok-3f9a2c"
 ACCOUNT_ID = 1
 
-ACCOUNT_USER_UPDATE: dict[str, Any] = {
-    "id": 4119,
-    "auditable_id": 5,
-    "auditable_type": "AccountUser",
-    "auditable": {"id": 5, "availability": "online", "role": "administrator", "user_id": 4},
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": 1,
-    "user_type": "User",
-    "username": "admin@acme.example",
-    "action": "update",
-    "audited_changes": {"role": [0, 1]},
-    "version": 2,
-    "comment": None,
-    "request_uuid": "7d3a2e90-1b4c-4f7e-8c2d-6a9b0e1f2c34",
-    "created_at": 1781602887,
-    "remote_address": "203.0.113.10",
-}
-SIGN_IN: dict[str, Any] = {
-    **ACCOUNT_USER_UPDATE,
-    "id": 4120,
-    "auditable_id": 1,
-    "auditable_type": "User",
-    "auditable": None,
-    "action": "sign_in",
-    "audited_changes": None,
-    "version": 7,
-    "request_uuid": "my-proxy-request-17",
-}
-SYSTEM_CHANGE: dict[str, Any] = {
-    **ACCOUNT_USER_UPDATE,
-    "id": 4121,
-    "auditable_id": 88,
-    "auditable_type": "Conversation",
-    "auditable": None,
-    "user_id": None,
-    "user_type": None,
-    "username": None,
-    "audited_changes": {"status": [0, 1]},
-    "remote_address": None,
-}
-UNKNOWN_ACTION: dict[str, Any] = {**ACCOUNT_USER_UPDATE, "id": 4122, "action": "merge"}
-EXTRA_KEY: dict[str, Any] = {**ACCOUNT_USER_UPDATE, "id": 4123, "tenant": {"region": "eu-1"}}
-ENTRIES = [ACCOUNT_USER_UPDATE, SIGN_IN, SYSTEM_CHANGE, UNKNOWN_ACTION, EXTRA_KEY]
+# A key the spec does not list, which the generated model keeps in additional_properties.
+EXTRA_KEY: dict[str, Any] = {**ACCOUNT_USER_UPDATE, "id": 4124, "tenant": {"region": "eu-1"}}
+ENTRIES = [ACCOUNT_USER_UPDATE, SIGN_IN, SYSTEM_UPDATE, UNKNOWN_ACTION, EXTRA_KEY]
 PAGE: dict[str, Any] = {"per_page": 25, "total_entries": 53, "current_page": 2, "audit_logs": ENTRIES}
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -150,7 +110,7 @@ def test_sign_in_entry_has_null_changes_and_auditable() -> None:
 
 def test_system_entry_has_null_user_and_address() -> None:
     """A change made by the system has null user_id, user_type, username and remote_address."""
-    log = AuditLog.from_dict(SYSTEM_CHANGE)
+    log = AuditLog.from_dict(SYSTEM_UPDATE)
     assert (log.user_id, log.user_type, log.username, log.remote_address) == (None, None, None, None)
 
 

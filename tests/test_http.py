@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from _rows import ACCOUNT_USER_UPDATE as ROW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,24 +41,6 @@ from chatwoot_audit._models import AuditLogPage
 
 TOKEN = "CANARY-TOKEN-1234"
 
-ROW: dict[str, Any] = {
-    "id": 4119,
-    "auditable_id": 5,
-    "auditable_type": "AccountUser",
-    "auditable": {"id": 5, "availability": "online", "role": "administrator", "user_id": 4},
-    "associated_id": 1,
-    "associated_type": "Account",
-    "user_id": 1,
-    "user_type": "User",
-    "username": "admin@acme.example",
-    "action": "update",
-    "audited_changes": {"role": [0, 1]},
-    "version": 2,
-    "comment": None,
-    "request_uuid": "7d3a2e90-1b4c-4f7e-8c2d-6a9b0e1f2c34",
-    "created_at": 1781602887,
-    "remote_address": "203.0.113.10",
-}
 PAGE_BODY: dict[str, Any] = {"per_page": 25, "total_entries": 53, "current_page": 3, "audit_logs": [ROW]}
 
 JSON = {"content-type": "application/json; charset=utf-8"}
