@@ -19,14 +19,7 @@ from chatwoot_audit_generated import AuthenticatedClient
 
 from ._checkpoint import Checkpoint, oldest_first
 from ._config import Settings, resolve_settings
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    ChatwootError,
-    InternalServerError,
-    InvalidArgumentError,
-    RateLimitError,
-)
+from ._errors import PASSING_ERRORS, APIStatusError, ChatwootError, InvalidArgumentError
 from ._http import TransientBody, build_request, connection_error, page_from_response, request_headers
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
@@ -81,10 +74,6 @@ def _check_checkpoint(checkpoint: object) -> Checkpoint:
     if not isinstance(checkpoint, Checkpoint):
         raise InvalidArgumentError(f"checkpoint must be a Checkpoint, not {type(checkpoint).__name__}")
     return checkpoint
-
-
-# What a follower waits out and tries again at its next poll, rather than stopping.
-_PASSING = (APIConnectionError, InternalServerError, RateLimitError, TransientBody)
 
 
 class _Base:
@@ -408,7 +397,7 @@ class ChatwootAudit(_Base):
         while True:
             try:
                 yield from self.logs_after(checkpoint, concurrency=concurrency)
-            except _PASSING as exc:
+            except PASSING_ERRORS as exc:
                 logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
             time.sleep(interval)
 
@@ -605,6 +594,6 @@ class AsyncChatwootAudit(_Base):
                 async with aclosing(self._deliver_after(checkpoint, concurrency)) as logs:
                     async for log in logs:
                         yield log
-            except _PASSING as exc:
+            except PASSING_ERRORS as exc:
                 logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
             await anyio.sleep(interval)

@@ -151,3 +151,18 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if 500 <= status_code < 600:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+class TransientBody(APIResponseValidationError):
+    """A 200 whose body is not JSON at all (a proxy's HTML page, a cut-off body): worth one more try."""
+
+
+# What a follower waits out until its next poll, rather than stopping: outages, and a first sync that
+# could not account for every entry (the next poll reads again). Shared by follow() and the CLI.
+PASSING_ERRORS: tuple[type[ChatwootError], ...] = (
+    APIConnectionError,
+    InternalServerError,
+    RateLimitError,
+    TransientBody,
+    IncompleteWalkError,
+)

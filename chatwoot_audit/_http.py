@@ -34,8 +34,7 @@ REDACTED = "<redacted>"
 USER_AGENT = f"chatwoot-audit/{__version__}"
 
 
-class TransientBody(_errors.APIResponseValidationError):
-    """A 200 whose body is not JSON at all (a proxy's HTML page, a cut-off body): worth one more try."""
+TransientBody = _errors.TransientBody
 
 
 class PageRequest:
