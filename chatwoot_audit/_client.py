@@ -6,8 +6,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import AsyncGenerator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import AsyncGenerator, Generator, Iterator
+from concurrent.futures import Future
 from contextlib import aclosing
 from datetime import datetime
 from types import TracebackType
@@ -25,6 +25,7 @@ from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
 from ._walker import Emit, Wait, Walker
+from ._workers import Workers
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
 
@@ -281,6 +282,8 @@ class ChatwootAudit(_Base):
         while True:
             if throttle is not None:
                 self._pause(throttle.wait(), cancel)
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
             request = build_request(self._http, settings, number, own_client=self._owns_http)
             try:
                 response = self._http.send(request, follow_redirects=False)
@@ -306,7 +309,7 @@ class ChatwootAudit(_Base):
 
     def _drive(self, walker: Walker, throttle: _SharedThrottle) -> Iterator[Emit]:
         cancel = threading.Event()
-        pool: ThreadPoolExecutor | None = None
+        pool: Workers | None = None
         futures: dict[int, Future[Outcome]] = {}
         try:
             while (action := walker.step()) is not None:
@@ -319,14 +322,15 @@ class ChatwootAudit(_Base):
                 else:
                     # A sliding window: pages keep arriving on the pool while the loop hands out earlier ones.
                     if pool is None:
-                        pool = ThreadPoolExecutor(walker.concurrency, thread_name_prefix="chatwoot-audit")
+                        pool = Workers(walker.concurrency)
                     for n in action.pages:
                         futures[n] = pool.submit(self._outcome, n, throttle, cancel)
         finally:
-            # Wake workers waiting to retry and let in-flight requests finish: no thread outlives the walk.
+            # Leaving the walk returns at once: queued pages and waits to retry end on the cancel event,
+            # and a request already on the wire finishes on its daemon thread within the timeout.
             cancel.set()
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.close()
 
     # -- the public walks ----------------------------------------------------------------------------
 
@@ -334,7 +338,7 @@ class ChatwootAudit(_Base):
         """One page, as the server numbers them (newest entries on page 1)."""
         return self._fetch(check_page(number))
 
-    def pages(self, *, start: int = 1, concurrency: int = 1) -> Iterator[AuditLogPage]:
+    def pages(self, *, start: int = 1, concurrency: int = 1) -> Generator[AuditLogPage]:
         """Page after page from ``start`` until the last (or an empty) one.
 
         With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
@@ -350,7 +354,7 @@ class ChatwootAudit(_Base):
         until: datetime | None = None,
         limit: int | None = None,
         concurrency: int = 1,
-    ) -> Iterator[AuditLog]:
+    ) -> Generator[AuditLog]:
         """Every entry, newest first, each id at most once, with ``since <= created_at <= until``.
 
         ``since`` and ``until`` are timezone-aware datetimes: the walk finds the first page that can
@@ -363,26 +367,31 @@ class ChatwootAudit(_Base):
         walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
         return (log for emit in self._drive(walker, throttle) for log in emit.logs)
 
-    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> Iterator[AuditLog]:
-        """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
+    def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> Generator[AuditLog]:
+        """The entries ``checkpoint`` has not delivered yet, oldest first.
 
-        Store ``checkpoint.to_json()`` once you have shipped an entry: a restart then neither repeats
-        nor drops one. The new entries are gathered before the first is yielded (a first sync holds the
-        whole history in memory; :meth:`Checkpoint.starting_at` skips old history).
+        An entry counts as delivered once the loop asks for the next one (or ends): one whose handling
+        raised, or that a ``break`` left behind, comes again next time. To store progress after each
+        entry, call ``checkpoint.advance(log)`` once it is shipped, then store ``checkpoint.to_json()``:
+        a restart then neither repeats nor drops an entry. The new entries are gathered before the first
+        is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
+        old history). The walk is checked for completeness like a full walk, over its window.
         """
         checkpoint = _check_checkpoint(checkpoint)
         floor = checkpoint.floor
-        walker, throttle = self._walker(since=floor, concurrency=concurrency, check_completeness=floor is None)
+        walker, throttle = self._walker(since=floor, concurrency=concurrency)
         return self._deliver(checkpoint, self._drive(walker, throttle))
 
     @staticmethod
-    def _deliver(checkpoint: Checkpoint, emits: Iterator[Emit]) -> Iterator[AuditLog]:
+    def _deliver(checkpoint: Checkpoint, emits: Iterator[Emit]) -> Generator[AuditLog]:
         fresh = [log for emit in emits for log in emit.logs if checkpoint.is_new(log)]
         for log in oldest_first(fresh):
-            checkpoint.advance(log)
             yield log
+            # Only once the loop asks for the next entry (or ends) is this one taken as delivered: an entry
+            # whose handling failed, or that a break left unacknowledged, comes again next time.
+            checkpoint.advance(log)
 
-    def follow(self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1) -> Iterator[AuditLog]:
+    def follow(self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1) -> Generator[AuditLog]:
         """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
 
         Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
@@ -393,7 +402,7 @@ class ChatwootAudit(_Base):
         check_concurrency(concurrency)
         return self._follow(checkpoint, wait, concurrency)
 
-    def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> Iterator[AuditLog]:
+    def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> Generator[AuditLog]:
         while True:
             try:
                 yield from self.logs_after(checkpoint, concurrency=concurrency)
@@ -552,11 +561,14 @@ class AsyncChatwootAudit(_Base):
                     yield log
 
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncGenerator[AuditLog]:
-        """The entries ``checkpoint`` has not delivered yet, oldest first; it advances as each is yielded.
+        """The entries ``checkpoint`` has not delivered yet, oldest first.
 
-        Store ``checkpoint.to_json()`` once you have shipped an entry: a restart then neither repeats
-        nor drops one. The new entries are gathered before the first is yielded (a first sync holds the
-        whole history in memory; :meth:`Checkpoint.starting_at` skips old history).
+        An entry counts as delivered once the loop asks for the next one (or ends): one whose handling
+        raised, or that a ``break`` left behind, comes again next time. To store progress after each
+        entry, call ``checkpoint.advance(log)`` once it is shipped, then store ``checkpoint.to_json()``:
+        a restart then neither repeats nor drops an entry. The new entries are gathered before the first
+        is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
+        old history). The walk is checked for completeness like a full walk, over its window.
         """
         checkpoint = _check_checkpoint(checkpoint)
         check_concurrency(concurrency)
@@ -564,7 +576,7 @@ class AsyncChatwootAudit(_Base):
 
     def _deliver_after(self, checkpoint: Checkpoint, concurrency: int) -> AsyncGenerator[AuditLog]:
         floor = checkpoint.floor
-        walker, throttle = self._walker(since=floor, concurrency=concurrency, check_completeness=floor is None)
+        walker, throttle = self._walker(since=floor, concurrency=concurrency)
         return self._deliver(checkpoint, self._drive(walker, throttle))
 
     @staticmethod
@@ -572,8 +584,8 @@ class AsyncChatwootAudit(_Base):
         async with aclosing(emits):
             fresh = [log async for emit in emits for log in emit.logs if checkpoint.is_new(log)]
         for log in oldest_first(fresh):
-            checkpoint.advance(log)
             yield log
+            checkpoint.advance(log)
 
     def follow(
         self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1

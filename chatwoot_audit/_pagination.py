@@ -93,12 +93,18 @@ def plan_fetches(next_page: int, pending: Collection[int], last_page: int | None
 class LogWalk:
     """One walk over entries, newest first: each id at most once, inside ``[since, until]``, up to ``limit``.
 
-    ``expected`` is the ``total_entries`` of page 1: every one of those entries existed when the walk
-    began and Chatwoot never deletes entries, so a full walk must find that many of them. Entries newer
-    than the newest on page 1 (the horizon) were written after the walk began: a walk from page 1 leaves
-    them to the next walk, which keeps its output strictly newest first. Entries written in the horizon's
-    own second are told apart by id (ids grow): those with an id above every id read before the total
-    first grew are not counted as found, so that an arrival cannot hide a missed entry.
+    Completeness: Chatwoot never deletes entries, so the entries a walk should find are the ones that
+    stood between the top of its window and the bottom when it began. The top is the head of the list
+    (or the first entry at or before ``until``), the bottom is the first entry older than ``since`` (or
+    the end of the list); each is a position on the page where the walk met it, and each page says how
+    many entries the list held when it was read. Arrivals only ever land above both, so ``position -
+    total`` of each boundary is fixed over time, and their difference is the number of entries expected
+    in the window (:meth:`expected_in_window`). ``expected`` is the ``total_entries`` of page 1.
+
+    Entries newer than the newest on page 1 (the horizon) were written after the walk began: a walk
+    leaves them to the next walk, which keeps its output strictly newest first. Entries written in the
+    horizon's own second are told apart by id (ids grow): those with an id above every id read before
+    the total first grew are not counted as found, so that an arrival cannot hide a missed entry.
     """
 
     def __init__(
@@ -123,11 +129,16 @@ class LogWalk:
         self._found_before_horizon = 0
         self._at_horizon: list[int] = []
         self._baseline_id = 0
+        self._limited = False
+        # The window's boundaries, each as (position in the list, total_entries) when the walk met it.
+        self._top: tuple[int, int] | None = None
+        self._bottom: tuple[int, int] | None = None
         self._tail: tuple[int, int] | None = None  # (page number, created_at of its last entry)
         self._suspects: dict[int, int] = {}  # boundary page -> total_entries when it was read
         if self.limit == 0:
             self.next_page = None
             self.stopped_early = True
+            self._limited = True
 
     @property
     def full(self) -> bool:
@@ -169,45 +180,79 @@ class LogWalk:
             self._suspects[requested - 1] = page.total_entries
         self._tail = (requested, page.items[-1].timestamp)
 
-    def feed(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
-        """The entries of ``page`` (the answer for page ``requested``) to yield, in order."""
-        if requested == 1 and self.expected is None:
+    def note_first_page(self, page: AuditLogPage) -> None:
+        """Take page 1 as read when the walk began (by the walk itself, or by the search for ``until``)."""
+        if self.expected is None:
             self.expected = page.total_entries
             self._horizon = max((item.timestamp for item in page.items), default=None)
+            self._note_baseline(page)
+
+    def feed(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
+        """The entries of ``page`` (the answer for page ``requested``) to yield, in order."""
+        if requested == 1:
+            self.note_first_page(page)
         self._note_baseline(page)
         self._advance(page, requested)
         self._note_boundary(page, requested)
         out: list[AuditLog] = []
         seen, since, until, horizon = self.seen, self.since, self.until, self._horizon
-        for item in page.items:
+        base, total = (requested - 1) * page.per_page, page.total_entries
+        for index, item in enumerate(page.items):
             if item.id in seen:
                 continue
             if since is not None and item.created_at < since:
+                self._bottom = (base + index, total)
                 self.next_page = None
                 self.stopped_early = True
                 break
             if horizon is not None and item.timestamp > horizon:
                 continue
             seen.add(item.id)
-            if horizon is not None:
-                self._count(item, horizon)
             if until is not None and item.created_at > until:
                 continue
+            if self._top is None:
+                self._top = (base + index, total)
+            if horizon is not None:
+                self._count(item, horizon)
             out.append(item)
             self.yielded += 1
             if self.limit is not None and self.yielded >= self.limit:
                 self.next_page = None
                 self.stopped_early = True
+                self._limited = True
                 break
+        if self.next_page is None and self._bottom is None and not self._limited:
+            self._bottom = (total, total)  # the end of the list
         return out
 
-    def shortfall(self) -> int:
-        """How many of the entries page 1 reported a full walk has not found (0 for other walks)."""
-        if not self.full or not self.expected or self._horizon is None:
+    @property
+    def checkable(self) -> bool:
+        """Whether the walk ran to the bottom of its window, so its count can be checked."""
+        return (
+            self.next_page is None
+            and not self._limited
+            and self._bottom is not None
+            and self._horizon is not None
+            and (self.start == 1 or self.until is not None)
+        )
+
+    def expected_in_window(self) -> int:
+        """How many entries stood in the window when the walk began (0 until it can tell)."""
+        if not self.checkable or self._bottom is None:
             return 0
+        top = self._top if self._top is not None else self._bottom
+        return max(0, (self._bottom[0] - self._bottom[1]) - (top[0] - top[1]))
+
+    def found_in_window(self) -> int:
+        """How many of those the walk has found."""
         baseline = self._baseline_id
-        found = self._found_before_horizon + sum(1 for entry_id in self._at_horizon if entry_id <= baseline)
-        return max(0, self.expected - found)
+        return self._found_before_horizon + sum(1 for entry_id in self._at_horizon if entry_id <= baseline)
+
+    def shortfall(self) -> int:
+        """How many entries of the window the walk has not found (0 for walks that cannot tell)."""
+        if not self.checkable:
+            return 0
+        return max(0, self.expected_in_window() - self.found_in_window())
 
     def _note_baseline(self, page: AuditLogPage) -> None:
         # A page read while the total was still the first page's saw nothing written since.
@@ -239,9 +284,14 @@ class LogWalk:
         """Entries of a re-read page not yielded before."""
         self.last_total = max(self.last_total or 0, page.total_entries)
         self._note_baseline(page)
-        horizon = self._horizon
+        horizon, since, until = self._horizon, self.since, self.until
         out = [
-            item for item in page.items if item.id not in self.seen and (horizon is None or item.timestamp <= horizon)
+            item
+            for item in page.items
+            if item.id not in self.seen
+            and (horizon is None or item.timestamp <= horizon)
+            and (since is None or item.created_at >= since)
+            and (until is None or item.created_at <= until)
         ]
         self.seen.update(item.id for item in out)
         if horizon is not None:

@@ -109,6 +109,7 @@ class Walker:
         if search is not None and search.done:
             self._searching = False
             first = search.pages[1]
+            self.walk.note_first_page(first)
             start = search.result
             if start > max(first.total_pages, 1):
                 self.walk.next_page = None
@@ -168,13 +169,15 @@ class Walker:
         walk = self.walk
         if self._recovery is None:
             if self._rounds_left <= 0 or not (pages := walk.recovery_pages()):
+                expected = walk.expected_in_window()
+                found = expected - walk.shortfall()
                 raise IncompleteWalkError(
-                    f"the walk found {walk.expected - walk.shortfall() if walk.expected else 0} of the "
-                    f"{walk.expected} entries the server reported, also after re-reading the pages where "
-                    "entries with equal timestamps met; run it again, or use a Checkpoint, whose overlap "
-                    "catches such entries on the next sync",
-                    expected=walk.expected or 0,
-                    found=(walk.expected or 0) - walk.shortfall(),
+                    f"the walk found {found} of the {expected} entries the server holds "
+                    f"{'in the window' if walk.since or walk.until else 'in all'}, also after re-reading the pages "
+                    "where entries with equal timestamps met (the server returns those in a different order on "
+                    "each request); running the walk again usually finds them",
+                    expected=expected,
+                    found=found,
                 )
             self._rounds_left -= 1
             self._recovery = pages

@@ -128,15 +128,37 @@ def test_rate_limited_concurrent_walk_completes_without_hammering() -> None:
     assert throttled < 3 * emu.request_count // 4
 
 
-def test_leaving_a_concurrent_loop_leaves_no_thread() -> None:
-    """Breaking out of a threaded walk stops it: no worker thread outlives the loop."""
+def _workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("chatwoot-audit")]
+
+
+def test_leaving_a_concurrent_loop_stops_the_walk() -> None:
+    """Breaking out of a threaded walk sends nothing more, and its threads end once their request is done."""
     emu = Emulator(seed=29, entries=500, latency=0.01)
     with sync_client(emu, "socket") as client:
         for n, _log in enumerate(client.logs(concurrency=8), start=1):
             if n == 60:
                 break
-        assert not [t for t in threading.enumerate() if t.name.startswith("chatwoot-audit")]
+        for thread in _workers():
+            thread.join(timeout=10)
+        assert not _workers()
         assert emu.request_count <= 3 + 8  # the three pages handed out, and at most a window of 8 ahead
+
+
+def test_leaving_does_not_wait_for_a_hanging_request() -> None:
+    """Closing a walk returns while a slow request is still out; its daemon thread finishes it later."""
+    emu = Emulator(seed=29, entries=500, faults=lambda n: "slow" if n > 1 else None, slow_delay=1.0)
+    with sync_client(emu, "socket") as client:
+        walk = client.logs(concurrency=8)
+        next(walk)
+        walk.close()
+        busy = _workers()
+        assert busy
+        assert all(t.daemon for t in busy)
+        assert any(t.is_alive() for t in busy)  # close() did not wait for the slow answers
+        for thread in busy:
+            thread.join(timeout=10)
+        assert not _workers()
 
 
 @pytest.mark.anyio
