@@ -24,15 +24,12 @@ from ._http import TransientBody, build_request, connection_error, page_from_res
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
-from ._walker import Emit, Wait, Walker
+from ._walker import Emit, Outcome, Wait, Walker
 from ._workers import Workers
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
 
 logger = logging.getLogger("chatwoot_audit")
-
-
-Outcome = AuditLogPage | ChatwootError
 
 
 class _Cancelled(Exception):
@@ -64,9 +61,7 @@ class _SharedThrottle:
 
 
 def _check_interval(interval: object) -> float:
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not math.isfinite(interval):
-        raise InvalidArgumentError(f"interval must be a number of seconds > 0, not {interval!r}")
-    if interval <= 0:
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 < interval < math.inf:
         raise InvalidArgumentError(f"interval must be a number of seconds > 0, not {interval!r}")
     return float(interval)
 
@@ -151,8 +146,9 @@ class _Base:
     def generated(self) -> AuthenticatedClient:
         """The configured low-level generated client, for anything the facade does not cover.
 
-        It shares this client's connection pool. With a caller's own ``http_client`` that has no
-        ``base_url``, the generated functions (which use relative URLs) need one set on it.
+        It shares this client's connection pool. With a caller's own ``http_client``, the generated
+        functions use that client as it is: they need its ``base_url`` set and the token header among its
+        default headers, which the SDK leaves alone.
         """
         return self._generated
 

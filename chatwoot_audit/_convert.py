@@ -142,9 +142,9 @@ def parse_entry(raw: object, position: int) -> AuditLog:
             request_uuid=request_uuid,
             remote_address=remote_address,
             extra={k: v for k, v in raw.items() if k not in _KNOWN} if more else {},
-            raw_created_at=raw_created_at,
-            order=tuple(raw) if more else None,
-            timestamp=raw_created_at if type(raw_created_at) is int else None,
+            _raw_created_at=raw_created_at,
+            _order=tuple(raw) if more else None,
+            _timestamp=raw_created_at if type(raw_created_at) is int else None,
         )
     values: dict[str, Any] = {}
     absent: list[str] = []
@@ -160,14 +160,14 @@ def parse_entry(raw: object, position: int) -> AuditLog:
             raise ValidationFailure(f"entry {entry_id}: {name} is {_describe(value)}, not {types[0].__name__} or null")
     extra = {k: v for k, v in raw.items() if k not in _KNOWN} if len(raw) > len(values) + 3 else _NO_EXTRA
     return AuditLog(
-        order=tuple(raw) if extra else None,
+        _order=tuple(raw) if extra else None,
         id=entry_id,
         action=action,
         created_at=created_at,
         extra=dict(extra),
-        raw_created_at=raw_created_at,
-        absent=frozenset(absent) if absent else _NONE_ABSENT,
-        timestamp=raw_created_at if type(raw_created_at) is int else None,
+        _raw_created_at=raw_created_at,
+        _absent=frozenset(absent) if absent else _NONE_ABSENT,
+        _timestamp=raw_created_at if type(raw_created_at) is int else None,
         **values,
     )
 

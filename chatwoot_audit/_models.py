@@ -74,11 +74,11 @@ class AuditLog:
     # How the server wrote created_at (int seconds, float, or an ISO string on old servers), which known
     # keys it left out, and its key order when unknown keys came along: what to_dict needs to give the
     # JSON back exactly.
-    _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="raw_created_at")
-    _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="absent")
-    _order: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, alias="order")
+    _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="_raw_created_at")
+    _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="_absent")
+    _order: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, alias="_order")
     # Walks compare whole seconds many times per entry; worked out once.
-    _timestamp: int | None = attrs.field(default=None, eq=False, repr=False, hash=False, alias="timestamp")
+    _timestamp: int | None = attrs.field(default=None, eq=False, repr=False, hash=False, alias="_timestamp")
 
     @property
     def timestamp(self) -> int:
