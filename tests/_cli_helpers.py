@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import queue
 import signal
@@ -76,6 +77,38 @@ def serving(tmp_path: Path, **knobs: Any) -> Iterator[Served]:
     with emulator.serve() as server:
         env = clean_env(CHATWOOT_BASE_URL=server.base_url, CHATWOOT_ACCOUNT_ID=str(emulator.account_id))
         yield Served(emulator, server.base_url, token_file, env)
+
+
+@contextmanager
+def answering(status: int, body: bytes, *, headers: dict[str, str] | None = None) -> Iterator[str]:
+    """A server on 127.0.0.1 that gives every GET the same answer (what the emulator never says); its base URL."""
+    fields = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            for name, value in fields.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that hangs up without reading the answer is not this server's news
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
 
 
 def run_cli(

@@ -47,6 +47,18 @@ def test_demo_overwrites_its_output(tmp_path: Path) -> None:
     assert "old contents" not in out.read_text()
 
 
+def test_demo_prints_a_path_with_brackets_as_it_is(tmp_path: Path) -> None:
+    """A path that looks like rich markup is printed literally, not parsed (a closing tag crashed the demo)."""
+    folder = tmp_path / "x[/red]y"  # the folder "red]y" in the folder "x["
+    folder.mkdir(parents=True)
+    out = folder / "[bold]d.jsonl"
+    done = run_cli(["demo", "-o", str(out), "--entries", "20"], clean_env(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 20
+    assert str(out) in done.stdout.replace("\n", "")
+    assert "unexpected error" not in done.stderr
+
+
 def test_tally_counts_by_action_type_and_user() -> None:
     """The demo's summary counts entries per action, type and user, system changes apart."""
     counts = tally(

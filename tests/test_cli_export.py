@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli_helpers import clean_env, count_lines, newest_first, run_cli, serving, start_cli, stop, wait_for
+from _cli_helpers import (
+    answering,
+    clean_env,
+    count_lines,
+    newest_first,
+    run_cli,
+    serving,
+    start_cli,
+    stop,
+    wait_for,
+)
 
 FIELDS = [
     "id",
@@ -279,6 +289,29 @@ def test_failures_are_one_line_with_their_exit_code(tmp_path: Path, case: str, c
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("to_file", [True, False], ids=["to a file", "to stdout"])
+def test_still_throttled_advises_lower_concurrency_not_max_retries(tmp_path: Path, to_file: bool) -> None:
+    """A 429 retrying did not get through: --max-retries does not bound 429s, so the advice is --concurrency,
+    or later (with --resume for a file)."""
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token\n")
+    # Rack::Attack's answer; a Retry-After over the SDK's limit ends the retrying at once.
+    with answering(429, b"Retry later\n", headers={"Content-Type": "text/plain", "Retry-After": "3600"}) as url:
+        args = ["export", "--base-url", url, "--account-id", "1", "--token-file", str(token_file)]
+        out = tmp_path / "audit.jsonl"
+        done = run_cli([*args, "--output", str(out)] if to_file else args, clean_env())
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("chatwoot-audit: error: throttled by the server: 429")
+    assert done.stderr.count("\n") == 1
+    assert "--max-retries" not in done.stderr
+    assert "retry budget" not in done.stderr
+    assert "Lower --concurrency" in done.stderr
+    if to_file:
+        assert f"run the same command with --resume to continue {out}" in done.stderr
+    else:
+        assert "--resume continues where it stopped" in done.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

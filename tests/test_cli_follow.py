@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from _cli_helpers import oldest_first, run_cli, running, serving, start_cli, stop, wait_for
+from _cli_helpers import answering, clean_env, oldest_first, run_cli, running, serving, start_cli, stop, wait_for
 
 INTERVAL = "0.2"
 
@@ -93,8 +93,8 @@ def test_follow_output_file_is_cut_back_to_the_checkpoint(tmp_path: Path) -> Non
 
 
 def test_follow_waits_out_an_outage(tmp_path: Path) -> None:
-    """A failing server is logged and retried at the next poll; the entries come once it answers."""
-    with serving(tmp_path, seed=34, entries=20, faults={1: "503", 2: "drop"}) as served:
+    """A failing server (5xx, no answer, a proxy's HTML page) is logged and retried at the next poll."""
+    with serving(tmp_path, seed=34, entries=20, faults={1: "503", 2: "drop", 3: "html200"}) as served:
         args = served.auth("follow", "--interval", INTERVAL, "--max-retries", "0")
         with running(args, served.env, stderr=tmp_path / "stderr") as (process, reader):
             assert reader is not None
@@ -102,7 +102,8 @@ def test_follow_waits_out_an_outage(tmp_path: Path) -> None:
             process.terminate()
             assert stop(process) == 0
         stderr = (tmp_path / "stderr").read_text()
-        assert stderr.count("polling failed, trying again") == 2
+        assert stderr.count("polling failed, trying again") == 3
+        assert "not JSON" in stderr
         assert "no --checkpoint" in stderr
 
 
@@ -113,6 +114,19 @@ def test_follow_stops_on_a_refused_token(tmp_path: Path) -> None:
         done = run_cli(served.auth("follow", "--interval", INTERVAL), served.env)
     assert done.returncode == 3
     assert "refused the token" in done.stderr
+    assert done.stdout == ""
+
+
+def test_follow_stops_on_json_that_is_not_an_audit_log_page(tmp_path: Path) -> None:
+    """A 200 with JSON of the wrong shape is no outage: follow exits 5 at once instead of polling forever."""
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token\n")
+    with answering(200, b'{"audit_logs": "none", "total_entries": 3}') as base_url:
+        args = ["follow", "--interval", INTERVAL, "--base-url", base_url, "--account-id", "1"]
+        done = run_cli([*args, "--token-file", str(token_file)], clean_env(), timeout=15)
+    assert done.returncode == 5, done.stderr
+    assert "unexpected answer" in done.stderr
+    assert "polling failed" not in done.stderr
     assert done.stdout == ""
 
 

@@ -14,6 +14,7 @@ from chatwoot_audit import (
     IncompleteWalkError,
     InternalServerError,
     NotFoundError,
+    RateLimitError,
 )
 from chatwoot_audit._cli._connect import Secret, connection_from_args
 from chatwoot_audit._cli._exits import ExitCode, FileError, UsageError, describe
@@ -154,6 +155,26 @@ def test_missing_settings_name_the_flag_and_the_variable(env: dict[str, str], me
         connection_from_args(namespace(), env)
 
 
+def test_a_token_files_bom_is_not_part_of_the_token(tmp_path: Path) -> None:
+    """A UTF-8 byte-order mark at the start of the file (Notepad's) is dropped, not sent as the token's start."""
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"\xef\xbb\xbffile-token\r\n")
+    connection = connection_from_args(namespace(base_url="https://x", account_id=1, token_file=str(token_file)), {})
+    assert connection.token.reveal() == "file-token"
+
+
+@pytest.mark.parametrize("token", ["sëcret-1", "se cret-1", "se\tcret-1", "\ufeffsecret-1"])
+def test_a_token_no_header_can_carry_is_a_usage_error(tmp_path: Path, token: str) -> None:
+    """Non-ASCII letters, spaces or control characters: refused before any request, naming the source only."""
+    env = {"CHATWOOT_BASE_URL": "https://x", "CHATWOOT_ACCOUNT_ID": "1", "CHATWOOT_API_ACCESS_TOKEN": token}
+    with pytest.raises(UsageError) as caught:
+        connection_from_args(namespace(), env)
+    assert "CHATWOOT_API_ACCESS_TOKEN must be visible ASCII" in caught.value.message
+    for part in ("cret", "ë", "\ufeff"):
+        assert part not in caught.value.message
+    assert "\n" not in caught.value.message
+
+
 def test_token_file_must_hold_one_line(tmp_path: Path) -> None:
     """A token file with several lines is refused, without showing them."""
     token_file = tmp_path / "token"
@@ -197,6 +218,36 @@ def test_describe_maps_status_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--token-header Api-Access-Token" in message
     assert describe(status(NotFoundError, 404, "404"))[0] == ExitCode.NOT_FOUND  # type: ignore[arg-type]
     assert describe(status(InternalServerError, 502, "502"))[0] == ExitCode.API  # type: ignore[arg-type]
+
+
+def test_a_token_the_sdk_refuses_is_a_configuration_error() -> None:
+    """The SDK's ConfigurationError about the token: exit 2, one line, in the command's own terms."""
+    error = ConfigurationError(
+        "api_access_token must be visible ASCII characters only (no spaces, tabs, byte-order marks or\n"
+        "accented letters); check how it was copied"
+    )
+    code, message = describe(error)
+    assert code == ExitCode.USAGE
+    assert message.startswith("configuration: the API token (CHATWOOT_API_ACCESS_TOKEN or --token-file) must be")
+    assert "\n" not in message
+
+
+def test_a_429_advises_concurrency_not_max_retries() -> None:
+    """429s are bounded by the retry policy's rate-limit budget, not by --max-retries: advise what helps."""
+    import httpx
+
+    response = httpx.Response(429, request=httpx.Request("GET", "https://x"))
+    sdk = (
+        "429 Too Many Requests. Still throttled after 9 attempts; lower the request rate or raise the retry budget "
+        "(request id r-1)"
+    )
+    code, message = describe(RateLimitError(sdk, response=response, body=None))
+    assert code == ExitCode.API
+    assert "--max-retries" not in message
+    assert "retry budget" not in message
+    assert "Still throttled after 9 attempts (request id r-1)" in message
+    assert "Lower --concurrency" in message
+    assert "wait a few minutes and run it again" in message
 
 
 def test_redaction_blanks_registered_secrets() -> None:

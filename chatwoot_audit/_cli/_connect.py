@@ -58,9 +58,9 @@ class Connection:
 
 
 def read_token_file(path: str) -> str:
-    """The token in ``path``: its first line, without surrounding whitespace."""
+    """The token in ``path``: its first line, without surrounding whitespace (nor the BOM Notepad adds)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read --token-file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -69,6 +69,17 @@ def read_token_file(path: str) -> str:
     if len(lines) != 1:
         raise UsageError(f"--token-file {path} must hold the token on one line (it holds {len(lines)} lines)")
     return lines[0]
+
+
+def _check_token(token: str, source: str) -> None:
+    # An HTTP header carries ASCII only, and a token holds no spaces: anything else is a copy-and-paste
+    # accident. The SDK refuses it too; saying so here names where the token came from. The message never
+    # quotes the token, nor the character at fault: that would show part of the secret.
+    if not all("!" <= char <= "~" for char in token):
+        raise UsageError(
+            f"the API token in {source} must be visible ASCII characters only (no spaces, accented letters or "
+            "other non-ASCII characters): copy it again from the profile settings page"
+        )
 
 
 def connection_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Connection:
@@ -89,6 +100,7 @@ def connection_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Co
                 "(an administrator's access token, from the profile settings page)"
             )
     add_secret(token)
+    _check_token(token, f"--token-file {args.token_file}" if args.token_file else ENV_API_ACCESS_TOKEN)
     return Connection(
         base_url=base_url,
         account_id=account_id,

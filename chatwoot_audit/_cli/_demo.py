@@ -52,6 +52,7 @@ def demo_command(args: argparse.Namespace) -> int:
     require_rich()
     from rich.columns import Columns
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ..testing import Emulator
@@ -66,7 +67,7 @@ def demo_command(args: argparse.Namespace) -> int:
     encoder = Encoder("jsonl")
     with emulator.serve() as server:
         console.print(
-            f"Started a Chatwoot emulator at [bold]{server.base_url}[/] "
+            f"Started a Chatwoot emulator at [bold]{escape(server.base_url)}[/] "
             f"(account {emulator.account_id}, {args.entries:,} audit-log entries)."
         )
         # trust_env=False: proxy variables must not send loopback traffic anywhere.
@@ -90,7 +91,8 @@ def demo_command(args: argparse.Namespace) -> int:
         table.add_column(key.replace("_", " "))
         table.add_column("entries", justify="right")
         for value, count in counts[key].most_common(_TOP):
-            table.add_row(value, f"{count:,}")
+            # Text from the server (and below, the path from the command line) is shown as is, never as markup.
+            table.add_row(escape(value), f"{count:,}")
         hidden = len(counts[key]) - _TOP
         if hidden > 0:
             table.add_row(f"[dim]… {hidden} more[/]", "")
@@ -98,7 +100,7 @@ def demo_command(args: argparse.Namespace) -> int:
     console.print(Columns(tables, padding=(0, 4)))
     console.print(
         f"Exported [bold]{result.written:,}[/] entries in {result.seconds:.2f} s "
-        f"({result.pages} pages, {_CONCURRENCY} at a time) to [bold]{path.absolute()}[/]"
+        f"({result.pages} pages, {_CONCURRENCY} at a time) to [bold]{escape(str(path.absolute()))}[/]"
     )
     console.print(
         "Next: point it at your server:\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 from .._errors import (
     APIConnectionError,
@@ -17,7 +18,7 @@ from .._errors import (
     RateLimitError,
 )
 
-__all__ = ["EXIT_CODES_HELP", "CliError", "ExitCode", "FileError", "UsageError", "describe"]
+__all__ = ["EXIT_CODES_HELP", "CliError", "ExitCode", "FileError", "UsageError", "describe", "throttled"]
 
 
 class ExitCode(enum.IntEnum):
@@ -81,8 +82,8 @@ class FileError(CliError):
 _FLAG_NAMES = (
     ("pass allow_insecure_http=True", "pass --allow-insecure-http"),
     ("Pass token_header='Api-Access-Token'", "Pass --token-header Api-Access-Token"),
-    ("raise the retry budget", "raise --max-retries"),
     ("pass the token as api_access_token", "put the token in CHATWOOT_API_ACCESS_TOKEN or --token-file"),
+    ("api_access_token must", "the API token (CHATWOOT_API_ACCESS_TOKEN or --token-file) must"),
 )
 
 
@@ -98,18 +99,38 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", ")", "?")) else text + "."
 
 
+# The SDK's advice on a 429 names its retry policy, which no flag sets: the command gives its own.
+_SDK_THROTTLE_ADVICE = re.compile(r"[;,]?\s*lower the request rate or raise the retry budget")
+
+
+def throttled(exc: RateLimitError, *, again: str = "wait a few minutes and run it again") -> CliError:
+    """Exit 5 for a 429 that retrying did not get through, with what to do on the command line.
+
+    A 429 is retried until its waits reach the retry policy's ``rate_limit_budget`` (150 s), whatever
+    --max-retries says, so that flag would not help: fewer requests at once, or later, do.
+    """
+    said = _SDK_THROTTLE_ADVICE.sub("", str(exc))
+    return CliError(
+        f"throttled by the server: {_sentence(said)} Lower --concurrency so that fewer requests go out at "
+        f"once, or {again}.",
+        ExitCode.API,
+    )
+
+
 def describe(exc: BaseException) -> tuple[ExitCode, str]:
     """The exit code and the one-line message for an error the command did not expect to handle itself."""
     if isinstance(exc, CliError):
         return exc.code, exc.message
     if isinstance(exc, InvalidArgumentError):
-        return ExitCode.USAGE, f"configuration: {as_flags(str(exc))}"
+        # ConfigurationError included: the SDK never quotes a token it refuses, and say() blanks it anyway.
+        return ExitCode.USAGE, f"configuration: {' '.join(as_flags(str(exc)).split())}"
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return ExitCode.AUTH, f"the server refused the token: {_sentence(as_flags(str(exc)))}"
     if isinstance(exc, NotFoundError):
         return ExitCode.NOT_FOUND, f"not found: {_sentence(as_flags(str(exc)))}"
     if isinstance(exc, RateLimitError):
-        return ExitCode.API, f"throttled by the server: {_sentence(as_flags(str(exc)))} Try again later."
+        error = throttled(exc)
+        return error.code, error.message
     if isinstance(exc, APIConnectionError):
         return (
             ExitCode.API,

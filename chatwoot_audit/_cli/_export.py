@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from .._client import ChatwootAudit
-from .._errors import IncompleteWalkError
+from .._errors import IncompleteWalkError, RateLimitError
 from ._connect import RequestStats, connection_from_args, open_client
-from ._exits import CliError, ExitCode, FileError, UsageError
+from ._exits import CliError, ExitCode, FileError, UsageError, throttled
 from ._files import AppendFile, file_error, read_lines, remove, replace_file, sync_directory, write_all
 from ._filters import EntryFilter, build_filter
 from ._formats import Encoder, format_from_path, json_array
@@ -388,6 +388,8 @@ def export_command(args: argparse.Namespace) -> int:
             return ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
         except IncompleteWalkError as exc:
             raise _incomplete(exc, export.result, resumable=bool(args.output)) from exc
+        except RateLimitError as exc:
+            raise _throttled(exc, export.result, resumable=bool(args.output)) from exc
     log.info("%s", result.summary())
     return ExitCode.OK
 
@@ -400,6 +402,14 @@ def _incomplete(exc: IncompleteWalkError, result: ExportResult, *, resumable: bo
     else:
         advice = "run it again (with --output FILE, --resume looks again for just the missing ones)"
     return CliError(f"incomplete export: {found}; {advice}", ExitCode.INCOMPLETE)
+
+
+def _throttled(exc: RateLimitError, result: ExportResult, *, resumable: bool) -> CliError:
+    if resumable:
+        again = f"wait a few minutes and run the same command with --resume to continue {result.destination}"
+    else:
+        again = "wait a few minutes and run it again (with --output FILE, --resume continues where it stopped)"
+    return throttled(exc, again=again)
 
 
 def _interrupted(result: ExportResult, *, resumable: bool) -> None:

@@ -23,14 +23,7 @@ from typing import Any, Final
 
 from .._checkpoint import Checkpoint
 from .._client import ChatwootAudit
-from .._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    IncompleteWalkError,
-    InternalServerError,
-    InvalidArgumentError,
-    RateLimitError,
-)
+from .._errors import PASSING_ERRORS, InvalidArgumentError
 from .._models import AuditLog
 from ._connect import RequestStats, connection_from_args, open_client
 from ._exits import ExitCode, FileError, UsageError
@@ -48,8 +41,6 @@ _KIND: Final = "chatwoot-audit follow checkpoint"
 _FORMAT: Final = 1
 # Lines between checkpoint saves: what a crash may repeat on stdout, against one fsync per this many lines.
 SAVE_EVERY: Final = 100
-# Outages a follower waits out until its next poll; anything else needs a person.
-_PASSING = (APIConnectionError, InternalServerError, RateLimitError, APIResponseValidationError, IncompleteWalkError)
 
 
 @dataclass
@@ -194,7 +185,9 @@ class Follower:
         while True:
             try:
                 batch = self._poll()
-            except _PASSING as exc:
+            except PASSING_ERRORS as exc:
+                # The SDK's list of outages, shared with ChatwootAudit.follow(): a 200 that is not JSON at all
+                # (a proxy's page) passes; JSON that is not an audit-log page does not, and needs a person.
                 if self.once:
                     raise
                 log.warning("polling failed, trying again in %gs: %s", self.interval, exc)

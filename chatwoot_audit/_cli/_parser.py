@@ -46,7 +46,8 @@ _EXPORT_EPILOG = f"""\
 {
     _paragraph(
         f"times (--since, --until): {TIME_FORMS}. Both bounds are inclusive; a date alone means midnight UTC "
-        "at its start."
+        "at its start. So --until 2026-07-01 includes the entries stamped 2026-07-01T00:00:00Z: for months "
+        "that do not overlap, end each at its last second (--until 2026-06-30T23:59:59Z)."
     )
 }
 
@@ -59,13 +60,14 @@ formats: jsonl (default; one API object a line), csv (a column per API field in 
   --format, the suffix decides (.jsonl/.ndjson, .csv, .json).
 
 interrupted? An export to a file keeps FILE.resume.json beside it until it completes; run the same
-  command again with --resume to continue: the file ends up with every entry exactly once.
+  command again with --resume to continue: the file ends up with every entry exactly once (the entries
+  that arrived in the meantime come at its end, so it is not strictly newest first).
 
 examples:
   chatwoot-audit export > audit.jsonl
   chatwoot-audit export --output audit.jsonl --concurrency 8
   chatwoot-audit export --output audit.jsonl --resume          # after Ctrl-C or a crash
-  chatwoot-audit export --since 2026-06-01 --until 2026-07-01 --format csv -o june.csv
+  chatwoot-audit export --since 2026-06-01 --until 2026-06-30T23:59:59Z --format csv -o june.csv
   chatwoot-audit export --since 24h --action sign_in,sign_out --user admin@acme.example
   chatwoot-audit export --type AccountUser --type Team --format json -o people.json
 
@@ -73,8 +75,9 @@ examples:
 
 _FOLLOW_EPILOG = f"""\
 Writes each new entry as one JSON line on stdout (or --output FILE), oldest first, and nothing else;
-notes and warnings go to stderr. Outages (network, 5xx, throttling) are logged and retried at the next poll;
-a refused token or a missing account stops it (exit 3 or 4). SIGINT or SIGTERM stops it cleanly: exit 0.
+notes and warnings go to stderr. Outages (network, 5xx, a 200 that is not JSON, throttling) are logged and
+retried at the next poll; a refused token, a missing account or JSON that is not an audit-log page stops it
+(exit 3, 4 or 5). SIGINT or SIGTERM stops it cleanly: exit 0.
 
 delivery: the checkpoint file is replaced atomically after the lines it covers are written. A clean stop
   and restart neither repeats nor drops an entry. After a crash (kill -9, power loss), stdout may repeat
@@ -180,7 +183,10 @@ def _connection() -> argparse.ArgumentParser:
     )
     group.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per request (default: 30, connect 10)")
     group.add_argument(
-        "--max-retries", type=_non_negative_int, metavar="N", help="retries of a failed request (default: 4)"
+        "--max-retries",
+        type=_non_negative_int,
+        metavar="N",
+        help="retries of a failed request (default: 4); 429s are retried apart, for up to about 150 s a request",
     )
     return group_parser
 
