@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
-from typing import Any
+import reprlib
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeGuard
 
 from ._errors import InvalidArgumentError
 from ._models import AuditLog
@@ -13,12 +14,45 @@ from ._models import AuditLog
 __all__ = ["Checkpoint"]
 
 _FORMAT = 1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# The Unix seconds an aware datetime can hold (years 1 to 9999): every entry's created_at is in range,
+# so whatever advance() records, from_json() reads back.
+EARLIEST: Final = -62_135_596_800
+LATEST: Final = 253_402_300_799
+# An overlap of more than about 3,000 years is a mistake, not a choice.
+MAX_OVERLAP: Final = 10**11
 
 
-def _seconds(name: str, value: object, *, signed: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or (value < 0 and not signed):
-        raise InvalidArgumentError(f"{name} must be whole seconds (an int{'' if signed else ' >= 0'}), not {value!r}")
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(name: str, value: object) -> int:
+    """A time in Unix seconds: an int (not a bool or a float) that an aware datetime can hold."""
+    if not _is_int(value):
+        raise InvalidArgumentError(f"{name} must be whole Unix seconds (an int), not {_describe(value)}")
+    if not EARLIEST <= value <= LATEST:
+        raise InvalidArgumentError(f"{name} must be Unix seconds between years 1 and 9999, not {value}")
     return value
+
+
+def _overlap(value: object) -> int:
+    if not _is_int(value):
+        raise InvalidArgumentError(f"overlap must be whole seconds (an int >= 0), not {_describe(value)}")
+    if not 0 <= value < MAX_OVERLAP:
+        raise InvalidArgumentError(f"overlap must be seconds >= 0 and below {MAX_OVERLAP}, not {value}")
+    return value
+
+
+def _describe(value: object) -> str:
+    # reprlib: a bounded repr, whatever the size or the depth of what a checkpoint file held.
+    text = reprlib.repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _as_datetime(seconds: int) -> datetime:
+    # Clamped: a floor below year 1 reads from the start of time, which is the same thing.
+    return _EPOCH + timedelta(seconds=min(max(seconds, EARLIEST), LATEST))
 
 
 class Checkpoint:
@@ -36,9 +70,9 @@ class Checkpoint:
     __slots__ = ("_recent", "high_water", "not_before", "overlap")
 
     def __init__(self, *, overlap: int = 300, high_water: int | None = None, not_before: int | None = None) -> None:
-        self.overlap = _seconds("overlap", overlap)
-        self.high_water = None if high_water is None else _seconds("high_water", high_water, signed=True)
-        self.not_before = None if not_before is None else _seconds("not_before", not_before, signed=True)
+        self.overlap = _overlap(overlap)
+        self.high_water = None if high_water is None else _seconds("high_water", high_water)
+        self.not_before = None if not_before is None else _seconds("not_before", not_before)
         self._recent: dict[int, int] = {}
 
     @classmethod
@@ -67,12 +101,12 @@ class Checkpoint:
         """The oldest ``created_at`` the next sync must read; None when it must read everything."""
         bounds = (self.not_before, None if self.high_water is None else self.high_water - self.overlap)
         known = [b for b in bounds if b is not None]
-        return datetime.fromtimestamp(max(known), UTC) if known else None
+        return _as_datetime(max(known)) if known else None
 
     @property
     def high_water_time(self) -> datetime | None:
         """The high-water mark as an aware datetime."""
-        return None if self.high_water is None else datetime.fromtimestamp(self.high_water, UTC)
+        return None if self.high_water is None else _as_datetime(self.high_water)
 
     def is_new(self, log: AuditLog) -> bool:
         """Whether ``log`` has not been delivered yet."""
@@ -99,6 +133,10 @@ class Checkpoint:
             self._recent = {i: s for i, s in self._recent.items() if s >= cutoff}
 
     def to_dict(self) -> dict[str, Any]:
+        """The checkpoint as a dict of JSON types, for storing inside a document of your own.
+
+        ``recent`` lists ``[id, created_at]`` pairs in Unix seconds; :meth:`from_dict` reads it back.
+        """
         return {
             "format": _FORMAT,
             "high_water": self.high_water,
@@ -113,29 +151,39 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: object) -> Checkpoint:
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        """Restore a checkpoint from what :meth:`to_dict` returned (or the parsed JSON of :meth:`to_json`).
+
+        Anything else, down to a float or a string where an int belongs or a time no datetime can hold,
+        is an :class:`InvalidArgumentError`.
+        """
+        if not isinstance(data, dict) or not _is_int(data.get("format")) or data["format"] != _FORMAT:
             raise InvalidArgumentError("not a chatwoot-audit checkpoint (format 1)")
-        try:
-            cp = cls(overlap=data["overlap"], high_water=data["high_water"], not_before=data.get("not_before"))
-            recent = data["recent"]
-            if not isinstance(recent, list):
-                raise TypeError("recent is not a list")
-            for pair in recent:
-                entry_id, stamp = pair
-                if isinstance(entry_id, bool) or isinstance(stamp, bool):
-                    raise TypeError("ids and times are ints")
-                cp._recent[int(entry_id)] = int(stamp)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"malformed checkpoint: {exc}") from None
+        missing = [key for key in ("overlap", "high_water", "recent") if key not in data]
+        if missing:
+            raise InvalidArgumentError(f"malformed checkpoint: {', '.join(missing)} missing")
+        cp = cls(overlap=data["overlap"], high_water=data["high_water"], not_before=data.get("not_before"))
+        recent = data["recent"]
+        if not isinstance(recent, list):
+            raise InvalidArgumentError(f"malformed checkpoint: recent is {_describe(recent)}, not a list")
+        for pair in recent:
+            if not isinstance(pair, list | tuple) or len(pair) != 2 or not _is_int(pair[0]):
+                raise InvalidArgumentError(
+                    f"malformed checkpoint: recent holds {_describe(pair)}, not an [id, created_at] pair of ints"
+                )
+            cp._recent[pair[0]] = _seconds("a recent entry's created_at", pair[1])
         return cp
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Checkpoint:
         """Restore a checkpoint written by :meth:`to_json`."""
+        if not isinstance(text, str | bytes):
+            raise InvalidArgumentError(f"a checkpoint is read from str or bytes, not {type(text).__name__}")
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except ValueError as exc:  # UnicodeDecodeError and too long an integer included
             raise InvalidArgumentError(f"malformed checkpoint: {exc}") from None
+        except RecursionError:
+            raise InvalidArgumentError("malformed checkpoint: JSON nested too deeply") from None
         return cls.from_dict(data)
 
 

@@ -68,6 +68,22 @@ class Settings:
     retry: RetryPolicy
 
 
+# The characters a token may hold: visible ASCII, so that it travels in an HTTP header as it is.
+_VISIBLE_ASCII: Final = frozenset(map(chr, range(0x21, 0x7F)))
+
+
+def _check_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
+    """An httpx.Timeout whose every phase is None (no limit, the caller's choice) or finite seconds >= 0."""
+    for phase, value in timeout.as_dict().items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise ConfigurationError(
+                f"timeout has {phase}={value!r}: each phase must be a finite number of seconds >= 0, or None"
+            )
+    return timeout
+
+
 def _pick(value: str | int | None, env: Mapping[str, str], var: str) -> str | int | None:
     if value is not None:
         return value
@@ -139,6 +155,13 @@ def resolve_settings(
     if not isinstance(token, str) or not token or any(c in token for c in "\r\n\0"):
         # Never echo the value: it is a secret even when it is malformed.
         raise ConfigurationError("api_access_token must be a non-empty string on one line")
+    if not _VISIBLE_ASCII.issuperset(token):
+        # An HTTP header carries ASCII only: httpx would fail on a BOM or an accented letter, with the
+        # whole token in its error. Name the rule, not the character: that would show part of the secret.
+        raise ConfigurationError(
+            "api_access_token must be visible ASCII characters only (no spaces, tabs, byte-order marks or "
+            "accented letters); check how it was copied"
+        )
 
     raw_account = _pick(account_id, env, ENV_ACCOUNT_ID)
     if raw_account is None:
@@ -159,7 +182,7 @@ def resolve_settings(
     if timeout is None:
         resolved_timeout = DEFAULT_TIMEOUT
     elif isinstance(timeout, httpx.Timeout):
-        resolved_timeout = timeout
+        resolved_timeout = _check_timeout(timeout)
     elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < math.inf:
         resolved_timeout = httpx.Timeout(float(timeout))
     else:

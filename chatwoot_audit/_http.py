@@ -68,6 +68,11 @@ def build_request(
     A client the SDK built already carries both as defaults (merging them again costs a fair share of a
     page's time); a caller's own client gets them on every request.
     """
+    if client.is_closed:
+        # httpx would raise a RuntimeError of its own when the request is sent.
+        raise _errors.ChatwootError(
+            "this client has been closed (close(), or the end of its `with` block); create a new one"
+        )
     spec = PageRequest(settings, page)
     if own_client:
         return client.build_request(spec.method, spec.url, params=spec.params)
@@ -79,6 +84,51 @@ def build_request(
 def scrub(text: str, settings: Settings) -> str:
     """``text`` with the token blanked: servers and proxies may echo request headers in an error page."""
     return text.replace(settings.token, REDACTED) if settings.token in text else text
+
+
+def scrub_parsed(body: object, settings: Settings) -> object:
+    """A parsed JSON ``body`` with the token blanked in every string, keys included, however deep.
+
+    The raw text is scrubbed before decoding, but a proxy may echo the token JSON-escaped (``\\/`` for
+    a slash, ``\\u0074`` for a letter), which only decoding reveals. Only error paths pay for this walk.
+    """
+    return _scrubbed_parsed(body, settings.token)[0]
+
+
+def _scrubbed_parsed(body: object, token: str) -> tuple[object, bool]:
+    """``body`` with the token blanked, and whether there was any to blank.
+
+    The body is fresh from json.loads (no container in it twice), so lists and dicts are changed in
+    place, without recursion: nesting as deep as json.loads allows cannot overflow the stack.
+    """
+    if isinstance(body, str):
+        return (body.replace(token, REDACTED), True) if token in body else (body, False)
+    found = False
+    pending = [body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if any(isinstance(key, str) and token in key for key in node):
+                found = True
+                items = [(k.replace(token, REDACTED) if isinstance(k, str) else k, v) for k, v in node.items()]
+                node.clear()
+                node.update(items)
+            for key, value in node.items():
+                if isinstance(value, str):
+                    if token in value:
+                        found = True
+                        node[key] = value.replace(token, REDACTED)
+                elif isinstance(value, dict | list):
+                    pending.append(value)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, str):
+                    if token in value:
+                        found = True
+                        node[index] = value.replace(token, REDACTED)
+                elif isinstance(value, dict | list):
+                    pending.append(value)
+    return body, found
 
 
 def redact(request: httpx.Request | None, settings: Settings) -> None:
@@ -107,9 +157,10 @@ def _body(response: httpx.Response, settings: Settings) -> object:
     text = scrub(_text(response), settings)
     if "json" in response.headers.get("content-type", ""):
         try:
-            return _loads(text)
+            parsed = _loads(text)
         except (ValueError, UnicodeDecodeError):
             return text
+        return scrub_parsed(parsed, settings)
     return text
 
 
@@ -194,18 +245,23 @@ def page_from_response(response: httpx.Response, settings: Settings, *, attempts
     except ValidationFailure as exc:
         redact(response.request, settings)
         failure = exc
-        if settings.token.encode() in response.content:
-            # Describe the body with the token blanked, so no part of it reaches the message.
+        echoed = settings.token.encode() in response.content
+        if echoed:
             text = scrub(_text(response), settings)
             try:
                 body = _loads(text)
-                parse_page(body)
             except ValueError:
                 body = text
+        # A token sent back JSON-escaped shows only now, decoded.
+        body, escaped = _scrubbed_parsed(body, settings.token)
+        if echoed or escaped:
+            # Describe the body with the token blanked, so no part of it reaches the message.
+            try:
+                parse_page(body)
             except ValidationFailure as scrubbed:
                 failure = scrubbed
         raise _errors.APIResponseValidationError(
-            f"the server's answer is not an audit-log page: {failure}", response=response, body=body
+            scrub(f"the server's answer is not an audit-log page: {failure}", settings), response=response, body=body
         ) from None
 
 
@@ -216,6 +272,5 @@ def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settin
     detail = scrub(str(exc) or type(exc).__name__, settings)
     if isinstance(exc, httpx.TimeoutException):
         return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)
-    if isinstance(exc, httpx.TransportError):
-        return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)
+    # Transport failures and any other httpx error (a bad header value, a broken gzip) read the same.
     return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 import attrs
 import httpx
 
+from ._errors import InvalidArgumentError
+
 __all__ = [
-    "NO_RETRIES",
     "RETRYABLE_STATUSES",
     "RetryDecision",
     "RetryPolicy",
@@ -55,7 +56,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = 
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a year past any C long
             return None
         if when.tzinfo is None:
             return None
@@ -77,7 +78,7 @@ class RetryDecision:
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+        raise InvalidArgumentError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -112,17 +113,17 @@ class RetryPolicy:
         if value is not None and (
             isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value > 0)
         ):
-            raise ValueError(f"rate_limit_window must be a number of seconds > 0 or None, not {value!r}")
+            raise InvalidArgumentError(f"rate_limit_window must be a number of seconds > 0 or None, not {value!r}")
 
     @max_retries.validator
     def _check_max_retries(self, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"max_retries must be an int >= 0, not {value!r}")
+            raise InvalidArgumentError(f"max_retries must be an int >= 0, not {value!r}")
 
     @jitter.validator
     def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:
         if isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value < 1):
-            raise ValueError(f"jitter must be in [0, 1), not {value!r}")
+            raise InvalidArgumentError(f"jitter must be in [0, 1), not {value!r}")
 
     def _jittered(self, delay: float, rng: Callable[[], float]) -> float:
         return delay * (1.0 - self.jitter * rng())
@@ -179,7 +180,7 @@ class RetryPolicy:
                 delay = self._jittered(min(self.rate_limit_base_delay * 2**exp, self.rate_limit_max_delay), rng)
             # A server may ask for no wait at all; each 429 still spends a little of the budget, so that a
             # server that never lets up ends in an error rather than a busy loop.
-            delay = max(delay, self.rate_limit_base_delay / 10)
+            delay = max(delay, min(self.rate_limit_base_delay / 10, self.rate_limit_max_delay))
             if (
                 state.rate_limit_waited + delay > self.rate_limit_budget
                 or state.rate_limited >= MAX_RATE_LIMITED_ATTEMPTS
@@ -218,9 +219,6 @@ class RetryState:
     def attempts(self) -> int:
         """Attempts made so far, the first included."""
         return 1 + self.retries + self.rate_limited
-
-
-NO_RETRIES = RetryPolicy(max_retries=0, rate_limit_budget=0.0)
 
 
 @attrs.define

@@ -468,6 +468,27 @@ def test_wrong_http_client_type_is_refused() -> None:
         ChatwootAudit(MEMORY_BASE_URL, CANARY, 1, http_client=httpx.AsyncClient())  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_closed_client_says_so(concurrency: int) -> None:
+    """After close(), page, pages and logs raise a ChatwootError that says to create a new client."""
+    emu = Emulator(seed=3, entries=40)
+    with sync_client(emu, "memory") as client:
+        client.page(1)
+    for call in (
+        lambda: client.page(1),
+        lambda: next(client.pages()),
+        lambda: list(client.logs(concurrency=concurrency)),
+    ):
+        with pytest.raises(ChatwootError, match=r"has been closed.*create a new one") as info:
+            call()
+        assert type(info.value) is ChatwootError
+    http = httpx.Client(transport=emu.transport())
+    with ChatwootAudit(MEMORY_BASE_URL, emu.admin_token, emu.account_id, http_client=http) as theirs:
+        http.close()
+        with pytest.raises(ChatwootError, match="has been closed"):
+            theirs.page(1)
+
+
 # -- async twin ------------------------------------------------------------------------------------
 
 
@@ -499,6 +520,21 @@ async def test_async_errors_are_ours(face: str) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_async_closed_client_says_so(concurrency: int) -> None:
+    """After aclose(), the async client raises the same ChatwootError, not httpx's RuntimeError."""
+    emu = Emulator(seed=3, entries=40)
+    async with async_client(emu, "memory") as aclient:
+        await aclient.page(1)
+    await aclient.aclose()
+    with pytest.raises(ChatwootError, match=r"has been closed.*create a new one") as info:
+        await aclient.page(1)
+    assert type(info.value) is ChatwootError
+    with pytest.raises(ChatwootError, match="has been closed"):
+        [log async for log in aclient.logs(concurrency=concurrency)]
+
+
+@pytest.mark.anyio
 async def test_async_since_and_limit() -> None:
     """Windows and limits behave the same in the async client."""
     emu = Emulator(seed=8, entries=120)
@@ -522,3 +558,21 @@ def test_the_generated_client_is_reachable_and_configured() -> None:
         assert isinstance(answer.parsed, AuditLogList)
         assert answer.parsed.current_page == 2
         assert client.generated.get_httpx_client() is client.generated.get_httpx_client()
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_windowed_walk_under_unstable_ties_is_checked_and_complete(concurrency: int) -> None:
+    """since/until walks count what their window held and re-read tied boundaries: nothing slips out."""
+    emu = Emulator(seed=13, entries=1000, unstable_ties=True, arrivals_per_request=1)
+    stamps = sorted(_created(e) for e in emu.entries)
+    lo, hi = stamps[100], stamps[800]
+    expected = {e["id"] for e in emu.entries if lo <= _created(e) <= hi}
+    with sync_client(emu, "memory") as client:
+        got = [
+            log.id
+            for log in client.logs(
+                since=datetime.fromtimestamp(lo, UTC), until=datetime.fromtimestamp(hi, UTC), concurrency=concurrency
+            )
+        ]
+    assert len(got) == len(set(got))
+    assert set(got) == expected

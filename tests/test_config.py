@@ -273,6 +273,26 @@ def test_bad_token_rejected_without_echo(value: object) -> None:
     assert CANARY not in repr(info.value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [f"\ufeff{CANARY}", f"{CANARY}\ufeff", "CANARY-TÖK-1234", f"{CANARY}\tX", f"CANARY {CANARY}", f"{CANARY}\x7f"],
+    ids=["bom", "trailing bom", "non-ascii", "tab inside", "space inside", "delete"],
+)
+def test_token_must_be_visible_ascii(value: str) -> None:
+    """A token with a non-ASCII or non-printable character is refused up front, showing no part of it."""
+    with pytest.raises(ConfigurationError, match="visible ASCII") as info:
+        resolve(api_access_token=value)
+    shown = str(info.value) + repr(info.value) + "".join(map(str, info.value.args))
+    for piece in ("CANARY", "TOKEN", "1234", "TÖK", "\ufeff"):
+        assert piece not in shown
+
+
+def test_token_of_every_visible_ascii_character_accepted() -> None:
+    """Every character from '!' to '~' may appear in a token."""
+    token = "".join(map(chr, range(0x21, 0x7F)))
+    assert resolve(api_access_token=f"\t{token} \n").token == token
+
+
 # Every error path of resolve_settings, each with the canary as the token.
 ERROR_PATHS: list[tuple[str, dict[str, Any], Mapping[str, str]]] = [
     ("no base_url", {"base_url": None}, {}),
@@ -285,6 +305,8 @@ ERROR_PATHS: list[tuple[str, dict[str, Any], Mapping[str, str]]] = [
     ("bad port", {"base_url": "https://chat.example.com:abc"}, {}),
     ("no token", {"api_access_token": None}, {}),
     ("token newline", {"api_access_token": CANARY + "\nX"}, {}),
+    ("token bom", {"api_access_token": "\ufeff" + CANARY}, {}),
+    ("env token non-ascii", {"api_access_token": None}, {ENV_API_ACCESS_TOKEN: CANARY + "ö"}),
     ("env token newline", {"api_access_token": None}, {ENV_API_ACCESS_TOKEN: CANARY + "\r\nX"}),
     ("no account", {"account_id": None}, {}),
     ("account zero", {"account_id": 0}, {}),
@@ -294,6 +316,7 @@ ERROR_PATHS: list[tuple[str, dict[str, Any], Mapping[str, str]]] = [
     ("token header", {"token_header": "Authorization"}, {}),
     ("timeout zero", {"timeout": 0}, {}),
     ("timeout text", {"timeout": "30"}, {}),
+    ("timeout object negative", {"timeout": httpx.Timeout(-1)}, {}),
     ("max_retries", {"max_retries": -1}, {}),
     ("max_retries bool", {"max_retries": True}, {}),
 ]
@@ -351,6 +374,32 @@ def test_timeout_infinite_rejected() -> None:
     """An infinite timeout is refused: the design promises finite timeouts."""
     with pytest.raises(ConfigurationError, match="timeout"):
         resolve(timeout=math.inf)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        httpx.Timeout(-1),
+        httpx.Timeout(5.0, read=float("inf")),
+        httpx.Timeout(5.0, connect=-0.5),
+        httpx.Timeout(5.0, pool=math.nan),
+        httpx.Timeout(5.0, write="5"),  # type: ignore[arg-type]
+        httpx.Timeout(5.0, read=True),
+    ],
+    ids=["negative", "infinite read", "negative connect", "nan pool", "text write", "bool read"],
+)
+def test_timeout_object_with_a_bad_phase_rejected(value: httpx.Timeout) -> None:
+    """An httpx.Timeout with a negative, non-finite or non-numeric phase is refused, naming the phase."""
+    with pytest.raises(ConfigurationError, match=r"timeout has (connect|read|write|pool)="):
+        resolve(timeout=value)
+
+
+@pytest.mark.parametrize(
+    "value", [httpx.Timeout(None), httpx.Timeout(5.0, read=None), httpx.Timeout(5.0, pool=0), httpx.Timeout(2)]
+)
+def test_timeout_object_with_no_limit_phases_kept(value: httpx.Timeout) -> None:
+    """None phases (no limit, the caller's explicit choice) and finite ones are kept as given."""
+    assert resolve(timeout=value).timeout is value
 
 
 def test_max_retries_override() -> None:

@@ -35,6 +35,7 @@ from chatwoot_audit._http import (
     page_from_response,
     redact,
     scrub,
+    scrub_parsed,
     status_error,
 )
 from chatwoot_audit._models import AuditLogPage
@@ -49,12 +50,12 @@ TEXT = {"content-type": "text/plain"}
 
 
 def make_settings(
-    base_url: str = "https://chat.example.com", token_header: TokenHeader = "api_access_token"
+    base_url: str = "https://chat.example.com", token_header: TokenHeader = "api_access_token", token: str = TOKEN
 ) -> Settings:
-    """Settings for account 7 with the canary token."""
+    """Settings for account 7 with the canary token (or ``token``)."""
     return resolve_settings(
         base_url=base_url,
-        api_access_token=TOKEN,
+        api_access_token=token,
         account_id=7,
         timeout=None,
         max_retries=None,
@@ -165,6 +166,19 @@ def test_build_request_async_client() -> None:
     anyio.run(async_client.aclose)
     assert str(request.url) == "https://chat.example.com/api/v1/accounts/7/audit_logs?page=5"
     assert request.headers["api_access_token"] == TOKEN
+
+
+def test_build_request_on_a_closed_client() -> None:
+    """A closed httpx.Client or AsyncClient is a ChatwootError saying so, not httpx's RuntimeError."""
+    closed = httpx.Client()
+    closed.close()
+    closed_async = httpx.AsyncClient()
+    anyio.run(closed_async.aclose)
+    for http_client in (closed, closed_async):
+        for own_client in (False, True):
+            with pytest.raises(ChatwootError, match=r"has been closed.*create a new one") as info:
+                build_request(http_client, SETTINGS, 1, own_client=own_client)
+            assert type(info.value) is ChatwootError
 
 
 # -- 200 -----------------------------------------------------------------------------------------
@@ -456,6 +470,68 @@ def test_echoed_token_prefix_not_leaked(status: int) -> None:
         error = error_of(answer(status, "a" * offset + TOKEN + " b", HTML))
         leaked = [piece for piece in pieces if piece in str(error)]
         assert not leaked, (offset, leaked)
+
+
+# A token with a slash, which JSON may escape as "\\/", and two ways a proxy may echo it escaped.
+SLASHED = "CANARY/TOKEN-1234"
+ESCAPED = ["CANARY\\/TOKEN-1234", "\\u0043ANARY/TOKEN-1234", "\\u0043\\u0041NARY\\/TOKEN-1234"]
+
+
+def assert_slashed_token_hidden(error: ChatwootError) -> None:
+    """The slashed token is nowhere in the error's message, repr or decoded body."""
+    assert SLASHED not in str(error)
+    assert SLASHED not in repr(error)
+    body = getattr(error, "body", None)
+    assert SLASHED not in (body if isinstance(body, str) else json.dumps(body, ensure_ascii=False))
+
+
+@pytest.mark.parametrize("escaped", ESCAPED)
+@pytest.mark.parametrize("status", [401, 404, 418, 429, 502])
+def test_json_escaped_token_scrubbed_from_status_error_body(status: int, escaped: str) -> None:
+    """A proxy echoing the token JSON-escaped does not leave it in .body once decoded, keys included."""
+    settings = make_settings(token=SLASHED)
+    content = (
+        f'{{"error": "Invalid token {escaped}", "echo": {{"headers": [{{"api_access_token": "{escaped}"}}], '
+        f'"{escaped}": ["x {escaped} y", 1, null]}}}}'
+    )
+    assert SLASHED not in content
+    error = error_of(answer(status, content, JSON, settings=settings), settings)
+    assert isinstance(error, APIStatusError)
+    assert_slashed_token_hidden(error)
+    assert isinstance(error.body, dict)
+    assert error.body["error"] == f"Invalid token {REDACTED}"
+    assert error.body["echo"] == {"headers": [{"api_access_token": REDACTED}], REDACTED: [f"x {REDACTED} y", 1, None]}
+
+
+@pytest.mark.parametrize("escaped", ESCAPED)
+def test_json_escaped_token_scrubbed_from_validation_error(escaped: str) -> None:
+    """A 200 of the wrong shape echoing the token JSON-escaped shows no 8-character piece of it anywhere."""
+    settings = make_settings(token=SLASHED)
+    pieces = {SLASHED[i : i + 8] for i in range(len(SLASHED) - 7)}
+    for offset in range(70):
+        content = json.dumps({**PAGE_BODY, "audit_logs": None})[:-1] + f', "echo": ["{escaped}"]}}'
+        content = content.replace('"audit_logs": null', f'"audit_logs": "{"a" * offset}{escaped} b"')
+        error = error_of(answer(200, content, JSON, settings=settings), settings)
+        assert type(error) is APIResponseValidationError
+        assert_slashed_token_hidden(error)
+        assert isinstance(error.body, dict)
+        assert error.body["echo"] == [REDACTED]
+        leaked = [piece for piece in pieces if piece in str(error)]
+        assert not leaked, (offset, leaked)
+
+
+def test_scrub_parsed_walks_every_string() -> None:
+    """scrub_parsed blanks the token in keys and values at any depth, and leaves other values alone."""
+    body: object = {"a": [TOKEN, {TOKEN: f"x{TOKEN}"}], "n": [1, 2.5, True, None], TOKEN: "plain"}
+    assert scrub_parsed(body, SETTINGS) == {
+        "a": [REDACTED, {REDACTED: f"x{REDACTED}"}],
+        "n": [1, 2.5, True, None],
+        REDACTED: "plain",
+    }
+    assert scrub_parsed(f"{TOKEN}!", SETTINGS) == f"{REDACTED}!"
+    assert scrub_parsed(7, SETTINGS) == 7
+    deep = json.loads("[" * 900 + json.dumps(TOKEN) + "]" * 900)
+    assert TOKEN not in json.dumps(scrub_parsed(deep, SETTINGS))
 
 
 def test_scrub_and_redact() -> None:

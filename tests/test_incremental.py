@@ -13,7 +13,7 @@ from _support import async_client, ids, sync_client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatwoot_audit import Checkpoint, InvalidArgumentError
+from chatwoot_audit import ChatwootAudit, Checkpoint, InvalidArgumentError
 from chatwoot_audit.testing import Emulator
 
 
@@ -60,14 +60,15 @@ def test_a_late_entry_inside_the_overlap_is_delivered_once() -> None:
         assert list(client.logs_after(cp)) == []
 
 
-def test_the_checkpoint_advances_as_entries_are_yielded() -> None:
-    """Stopping halfway and restoring the stored checkpoint continues without repeats or gaps."""
+def test_an_acknowledged_entry_is_not_delivered_again() -> None:
+    """advance() after shipping, then store: stopping halfway and restoring repeats nothing, drops nothing."""
     emu = Emulator(seed=43, entries=90)
     cp = Checkpoint()
     delivered: list[int] = []
     with sync_client(emu, "memory") as client:
         for log in client.logs_after(cp):
             delivered.append(log.id)
+            cp.advance(log)
             if len(delivered) == 33:
                 break
         stored = cp.to_json()
@@ -171,11 +172,45 @@ def test_bad_arguments_are_refused() -> None:
 
 @given(
     overlap=st.integers(0, 10_000),
-    high_water=st.none() | st.integers(0, 2**40),
-    recent=st.dictionaries(st.integers(1, 2**40), st.integers(0, 2**40), max_size=20),
+    # Times stay within what an aware datetime holds (years 1 to 9999); beyond that is malformed.
+    high_water=st.none() | st.integers(-62_135_596_800, 253_402_300_799),
+    recent=st.dictionaries(st.integers(1, 2**40), st.integers(-62_135_596_800, 253_402_300_799), max_size=20),
 )
 def test_checkpoint_json_round_trips(overlap: int, high_water: int | None, recent: dict[int, int]) -> None:
     """to_json/from_json give back an equal checkpoint."""
     cp = Checkpoint(overlap=overlap, high_water=high_water)
     cp._recent.update(recent)
     assert Checkpoint.from_json(cp.to_json()) == cp
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_catch_up_sync_under_unstable_ties_loses_nothing(seed: int) -> None:
+    """A follower that was down while many entries arrived gets every one, once, though ties reorder."""
+    emu = Emulator(seed=seed, entries=300, unstable_ties=True)
+    cp = Checkpoint()
+    with sync_client(emu, "memory") as client:
+        delivered = [log.id for log in client.logs_after(cp)]
+        emu.add_entries(1500)
+        delivered += [log.id for log in client.logs_after(cp)]
+    assert len(delivered) == len(set(delivered))
+    assert sorted(delivered) == sorted(ids(emu.entries))
+
+
+def test_an_entry_left_behind_by_a_failure_comes_again() -> None:
+    """An entry whose handling raised (or that a break left unacknowledged) is delivered next time."""
+    emu = Emulator(seed=49, entries=40)
+    cp = Checkpoint()
+    handled: list[int] = []
+
+    def ship_until_the_store_fails(client: ChatwootAudit) -> None:
+        for log in client.logs_after(cp):
+            if len(handled) == 10:
+                raise RuntimeError("the log store is down")
+            handled.append(log.id)
+
+    with sync_client(emu, "memory") as client:
+        with pytest.raises(RuntimeError):
+            ship_until_the_store_fails(client)
+        retried = [log.id for log in client.logs_after(cp)]
+    assert len(handled) + len(retried) == 40
+    assert sorted(handled + retried) == sorted(ids(emu.entries))

@@ -11,10 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatwoot_audit._errors import InvalidArgumentError
 from chatwoot_audit._retry import RETRYABLE_STATUSES, RetryDecision, RetryPolicy, RetryState, parse_retry_after
 
 HTTP_DATE = "Wed, 21 Oct 2015 07:28:00 GMT"
 HTTP_DATE_TS = 1445412480.0
+# A year too large for the C long that email.utils turns it into.
+ABSURD_YEAR_DATE = "Wed, 21 Oct 100000000000000000000 07:28:00 GMT"
 
 
 def const(value: float) -> Callable[[], float]:
@@ -341,6 +344,16 @@ def test_retry_after_zero_eventually_gives_up() -> None:
     run(RetryPolicy(), status_code=429, headers=httpx.Headers({"Retry-After": "0"}), limit=10_000)
 
 
+@pytest.mark.parametrize("value", [ABSURD_YEAR_DATE, "Wed, 21 Oct 99999 07:28:00 GMT"])
+def test_retry_after_absurd_year_is_unusable(value: str) -> None:
+    """An HTTP-date whose year cannot be represented is no usable header: the 429 schedule applies."""
+    assert parse_retry_after(httpx.Headers({"Retry-After": value})) is None
+    decision = NO_WINDOW.delay_for(
+        RetryState(), status_code=429, headers=httpx.Headers({"Retry-After": value}), rng=const(0.0)
+    )
+    assert decision.delay == 2.0
+
+
 # -- RetryState and RetryDecision ----------------------------------------------------------------
 
 
@@ -404,6 +417,23 @@ def test_policy_rejects_bad_jitter(value: object) -> None:
         RetryPolicy(jitter=value)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_delay": -1.0},
+        {"max_retry_after": math.inf},
+        {"rate_limit_window": 0},
+        {"max_retries": -1},
+        {"jitter": 1.0},
+    ],
+)
+def test_policy_errors_are_invalid_argument_errors(kwargs: dict[str, object]) -> None:
+    """Every validator raises the SDK's InvalidArgumentError (still a ValueError), not a bare ValueError."""
+    with pytest.raises(InvalidArgumentError) as info:
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+    assert isinstance(info.value, ValueError)
+
+
 def test_policy_accepts_edges() -> None:
     """Zeros are valid, and jitter 0 means no jitter at all."""
     policy = RetryPolicy(max_retries=0, base_delay=0.0, jitter=0.0, rate_limit_budget=0.0, max_retry_after=0.0)
@@ -428,7 +458,9 @@ header_values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.datetimes(timezones=st.timezones()).map(lambda d: email.utils.format_datetime(d)),
-    st.sampled_from([HTTP_DATE, "Wed, 21 Oct 2015 07:28:00 -0000", "Mon, 99 Foo 20150 99:99:99 GMT", "1e400"]),
+    st.sampled_from(
+        [HTTP_DATE, "Wed, 21 Oct 2015 07:28:00 -0000", "Mon, 99 Foo 20150 99:99:99 GMT", "1e400", ABSURD_YEAR_DATE]
+    ),
 )
 headers_strategy = st.dictionaries(st.sampled_from(["retry-after", "retry-after-ms", "date", "x-other"]), header_values)
 delay_values = st.floats(min_value=0.0, max_value=1e6)
