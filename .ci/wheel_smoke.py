@@ -12,8 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import chatwoot_audit
 import chatwoot_audit_generated
+
+import chatwoot_audit
 from chatwoot_audit import ChatwootAudit, Checkpoint
 from chatwoot_audit.testing import Emulator
 
@@ -29,17 +30,20 @@ def main() -> int:
     before = {entry["id"] for entry in emu.entries}
     with emu.serve() as server, ChatwootAudit(server.base_url, emu.admin_token, emu.account_id) as client:
         ids = [log.id for log in client.logs(concurrency=4)]
-        assert len(ids) == len(set(ids)) and before <= set(ids), "the walk lost or repeated entries"
+        assert len(ids) == len(set(ids)), "the walk repeated entries"
+        assert before <= set(ids), "the walk lost entries"
         cp = Checkpoint()
         assert len(list(client.logs_after(cp))) >= len(before)
 
     script = shutil.which("chatwoot-audit", path=str(Path(sys.executable).parent))
     assert script, "the chatwoot-audit command is not installed"
-    shown = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60, check=False)
-    assert shown.returncode == 0 and "export" in shown.stdout, shown.stdout + shown.stderr
+    shown = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "export" in shown.stdout, shown.stdout
     if importlib.util.find_spec("rich") is None:
-        demo = subprocess.run([script, "demo"], capture_output=True, text=True, timeout=60, check=False)
-        assert demo.returncode != 0 and "chatwoot-audit[cli]" in demo.stderr, demo.stdout + demo.stderr
+        demo = subprocess.run([script, "demo"], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+        assert demo.returncode != 0, demo.stdout + demo.stderr
+        assert "chatwoot-audit[cli]" in demo.stderr, demo.stderr
     print(f"wheel ok: chatwoot-audit {chatwoot_audit.__version__}, {len(ids)} entries walked over loopback")
     return 0
 
