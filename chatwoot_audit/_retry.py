@@ -244,11 +244,13 @@ class Throttle:
         return max(0.0, self.resume_at - now)
 
     def rate_limited(self, now: float, delay: float) -> None:
+        """A request was throttled and will wait ``delay`` seconds: halve the limit, hold everyone back."""
         self.limit = max(1, self.limit // 2)
         self.resume_at = max(self.resume_at, now + delay)
         self._streak = 0
 
     def succeeded(self) -> None:
+        """A request got through: after as many in a row as the limit, allow one more at once."""
         self._streak += 1
         if self._streak >= self.limit and self.limit < self.ceiling:
             self.limit += 1
