@@ -108,15 +108,17 @@ class Walker:
         search = self._search
         if search is not None and search.done:
             self._searching = False
-            first = search.pages[1]
-            self.walk.note_first_page(first)
+            self.walk.note_first_page(search.pages[1])
+            # The walk must not use a page read before the newest probe: entries may have moved onto it
+            # since (the start page can be older than the probe that ruled out the page above it). Taking
+            # the newest total as the page above makes any older probe stale, to be read again.
+            self.walk.last_total = max(page.total_entries for page in search.pages.values())
+            # Past the last page by page 1's count is still worth a look: arrivals may have pushed the
+            # window's entries there. An empty page ends the walk.
             start = search.result
-            if start > max(first.total_pages, 1):
-                self.walk.next_page = None
-            else:
-                self.walk.next_page = start
-                # The pages probed from the start on are the walk's own: read them once, not twice.
-                self._buffer.update((n, page) for n, page in search.pages.items() if n >= start)
+            self.walk.next_page = start
+            # The pages probed from the start on are the walk's own: read them once, not twice.
+            self._buffer.update((n, page) for n, page in search.pages.items() if n >= start)
 
     def step(self) -> Fetch | Wait | Emit | None:
         """The next thing to do; None when the walk is over. Raises the error a page ended in."""

@@ -576,3 +576,19 @@ def test_a_windowed_walk_under_unstable_ties_is_checked_and_complete(concurrency
         ]
     assert len(got) == len(set(got))
     assert set(got) == expected
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 8])
+def test_until_with_arrivals_during_the_search_loses_nothing(concurrency: int) -> None:
+    """Entries that move down while until's search probes pages are still found, wherever until falls."""
+    lost = {}
+    for position in range(0, 200, 9):
+        emu = Emulator(seed=7, entries=200, per_page=15, arrivals_per_request=2)
+        until = _created(emu.entries[position])
+        expected = {e["id"] for e in emu.entries if _created(e) <= until}
+        with sync_client(emu, "memory") as client:
+            got = [log.id for log in client.logs(until=datetime.fromtimestamp(until, UTC), concurrency=concurrency)]
+        assert len(got) == len(set(got))
+        if expected - set(got):
+            lost[position] = len(expected - set(got))
+    assert lost == {}
