@@ -75,7 +75,11 @@ class Walker:
         self._refetched: set[int] = set()
         self._search: StartSearch | None = None
         self._searching = walk.until is not None and walk.next_page == 1
+        # A recovery round: the pages still to read (as planned when it began), the pages on their way or
+        # waiting to be handed out, and the total when it began (to follow what arrives during the round).
         self._recovery: list[int] | None = None
+        self._recovering: list[int] = []
+        self._round_total = 0
         self.requests = 0
 
     def _fetch(self, pages: list[int]) -> Fetch:
@@ -182,20 +186,26 @@ class Walker:
                     found=found,
                 )
             self._rounds_left -= 1
-            self._recovery = pages
-            wanted = [n for n in pages if n not in self._in_flight]
-            return self._fetch(wanted) if wanted else self._recovery_step()
-        if not self._recovery:
-            self._recovery = None
-            return self.step()
-        number = self._recovery[0]
+            self._recovery, self._recovering = pages, []
+            self._round_total = walk.last_total or 0
+        if not self._recovering:
+            if not self._recovery or walk.shortfall() == 0:
+                self._recovery = None
+                return self.step()
+            # Entries keep arriving while the round reads, pushing what it looks for further down: each
+            # batch is shifted by the pages' worth that arrived since the round was planned.
+            shift = max(0, (walk.last_total or 0) - self._round_total) // (walk.per_page or 1)
+            batch = list(dict.fromkeys(n + shift for n in self._recovery[: self.concurrency]))
+            del self._recovery[: self.concurrency]
+            self._recovering = batch
+            wanted = [n for n in batch if n not in self._in_flight and n not in self._buffer]
+            if wanted:
+                return self._fetch(wanted)
+        number = self._recovering[0]
         outcome = self._buffer.pop(number, None)
         if outcome is None:
             return Wait(number)
-        self._recovery.pop(0)
+        self._recovering.pop(0)
         if isinstance(outcome, ChatwootError):
             raise outcome
-        logs = walk.recover(outcome)
-        if walk.shortfall() == 0:
-            self._recovery = []
-        return Emit(number, outcome, logs)
+        return Emit(number, outcome, walk.recover(outcome))
