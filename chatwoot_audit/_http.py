@@ -221,7 +221,10 @@ def status_error(response: httpx.Response, settings: Settings, *, attempts: int 
     if request_id:
         parts.append(f" (request id {request_id})")
     redact(response.request, settings)
-    return _errors.status_error_class(status)(scrub("".join(parts), settings), response=response, body=body)
+    error = _errors.status_error_class(status)(scrub("".join(parts), settings), response=response, body=body)
+    if error.request_id is not None:
+        error.request_id = scrub(error.request_id, settings)
+    return error
 
 
 def page_from_response(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> AuditLogPage:

@@ -130,6 +130,7 @@ class LogWalk:
         self._at_horizon: list[int] = []
         self._baseline_id = 0
         self._limited = False
+        self._pages_read = 0
         # The window's boundaries, each as (position in the list, total_entries) when the walk met it.
         self._top: tuple[int, int] | None = None
         self._bottom: tuple[int, int] | None = None
@@ -194,6 +195,7 @@ class LogWalk:
         self._note_baseline(page)
         self._advance(page, requested)
         self._note_boundary(page, requested)
+        self._pages_read += 1
         out: list[AuditLog] = []
         seen, since, until, horizon = self.seen, self.since, self.until, self._horizon
         base, total = (requested - 1) * page.per_page, page.total_entries
@@ -271,14 +273,23 @@ class LogWalk:
         return len(self.seen)
 
     def recovery_pages(self) -> list[int]:
-        """The pages around boundaries where equal timestamps met, shifted by what arrived since."""
+        """The pages around boundaries where equal timestamps met, shifted by what arrived since.
+
+        Empty when re-reading cannot help: no tied boundary, or more entries missing than every tied
+        boundary could have let slip (a server whose count is wrong, not one that reordered ties).
+        """
         per_page = self.per_page or 1
+        if self.shortfall() > len(self._suspects) * per_page:
+            return []
         latest = self.last_total or 0
+        # However the totals grew, the entries looked for cannot have moved further than the walk's own
+        # length: a server reporting an absurd total must not send a round over millions of pages.
+        furthest = self._pages_read + 1
         pages: set[int] = set()
         for boundary, total_then in self._suspects.items():
-            drift = -(-max(0, latest - total_then) // per_page)
+            drift = min(-(-max(0, latest - total_then) // per_page), furthest)
             pages.update(range(boundary, boundary + 2 + drift))
-        return sorted(pages)
+        return sorted(pages)[: 2 * furthest + 2]
 
     def recover(self, page: AuditLogPage) -> list[AuditLog]:
         """Entries of a re-read page not yielded before."""

@@ -224,3 +224,30 @@ def test_recovery_follows_entries_that_keep_arriving() -> None:
             got = [log.id for log in client.logs()]
         assert len(got) == len(set(got))
         assert before <= set(got)
+
+
+def test_an_absurd_total_ends_in_our_error_after_a_bounded_number_of_requests() -> None:
+    """One answer claiming 10**15 entries cannot send the completeness pass over millions of pages."""
+    stamp = 1_781_000_000
+    rows = [
+        {"id": 1000 - i, "action": "sign_in", "created_at": stamp, "auditable": None, "audited_changes": None}
+        for i in range(80)
+    ]
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params["page"])
+        sent.append(number)
+        items = rows[(number - 1) * 25 : number * 25][1 if number == 2 else 0 :]  # one entry slipped
+        total = 10**15 if number == 3 else len(rows)
+        body = {"per_page": 25, "total_entries": total, "current_page": number, "audit_logs": items}
+        return httpx.Response(200, json=body)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        ChatwootAudit(MEMORY_BASE_URL, "token", 1, http_client=http) as client,
+        pytest.raises(IncompleteWalkError) as info,
+    ):
+        list(client.logs())
+    assert info.value.found == 79
+    assert len(sent) < 200

@@ -694,3 +694,14 @@ def test_page_from_response_only_chatwoot_errors(
     else:
         assert status == 200
         assert isinstance(result, APIResponseValidationError)
+
+
+def test_an_echoed_token_is_blanked_in_the_request_id() -> None:
+    """A proxy that echoes the token as the request id leaves it in no attribute of the error."""
+    request = httpx.Request("GET", "https://chat.example.com/api/v1/accounts/1/audit_logs")
+    echoed = {"x-request-id": f"req-{SETTINGS.token}"}
+    response = httpx.Response(502, text="bad gateway", headers=echoed, request=request)
+    error = status_error(response, SETTINGS)
+    assert error.request_id is not None
+    assert SETTINGS.token not in error.request_id
+    assert SETTINGS.token not in str(error)
