@@ -207,7 +207,8 @@ class LogWalk:
                 self.next_page = None
                 self.stopped_early = True
                 break
-            if horizon is not None and item.timestamp > horizon:
+            stamp = item.timestamp
+            if horizon is not None and stamp > horizon:
                 continue
             seen.add(item.id)
             if until is not None and item.created_at > until:
@@ -215,7 +216,10 @@ class LogWalk:
             if self._top is None:
                 self._top = (base + index, total)
             if horizon is not None:
-                self._count(item, horizon)
+                if stamp < horizon:
+                    self._found_before_horizon += 1
+                else:
+                    self._at_horizon.append(item.id)
             out.append(item)
             self.yielded += 1
             if self.limit is not None and self.yielded >= self.limit:
