@@ -50,6 +50,10 @@ class AuditLog:
     ``created_at`` is a timezone-aware UTC datetime; every other field is as the server sent it, ``None``
     where it sent null (or left the key out). Keys this version does not know are kept in ``extra``, and
     :meth:`to_dict` gives back the server's JSON exactly.
+
+    Frozen means the fields cannot be reassigned; the nested ``auditable``, ``audited_changes`` and
+    ``extra`` are the parsed JSON itself, shared with what ``to_dict()`` returns, so copy them before
+    changing them. Building one by hand, pass an aware ``created_at``.
     """
 
     id: int
