@@ -216,10 +216,7 @@ class LogWalk:
             if self._top is None:
                 self._top = (base + index, total)
             if horizon is not None:
-                if stamp < horizon:
-                    self._found_before_horizon += 1
-                else:
-                    self._at_horizon.append(item.id)
+                self._count(item, horizon)
             out.append(item)
             self.yielded += 1
             if self.limit is not None and self.yielded >= self.limit:
