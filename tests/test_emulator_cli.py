@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import pytest
@@ -99,6 +101,8 @@ def test_help_explains_the_other_tokens() -> None:
         "--seed",
         "--latency-ms",
         "--arrivals-per-request",
+        "--late-commits-per-request",
+        "--late-window",
         "--rate-limit",
         "--feature-disabled",
     ):
@@ -125,3 +129,27 @@ def test_port_in_use_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[s
         taken.listen()
         assert main(["--port", str(taken.getsockname()[1])]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_standalone_late_commits_and_dates_its_answers() -> None:
+    """--late-commits makes entries visible below the top after each request; answers carry a Date."""
+    process = run_emulator("--entries", "50", "--seed", "4", "--late-commits", "2", "--late-window", "1:10")
+    try:
+        line = json.loads(read_line(process))
+        url = f"{line['base_url']}/api/v1/accounts/{line['account_id']}/audit_logs"
+        headers = {"api_access_token": line["api_access_token"]}
+        with httpx.Client(timeout=10) as client:
+            pages = [client.get(url, headers=headers) for _ in range(3)]
+        process.terminate()
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert [page.json()["total_entries"] for page in pages] == [50, 52, 54]
+    for page in pages:
+        assert abs(email.utils.parsedate_to_datetime(page.headers["date"]).timestamp() - time.time()) < 600
+    first, last = (page.json()["audit_logs"] for page in (pages[0], pages[-1]))
+    assert last[0] == first[0]
+    assert len({entry["id"] for entry in last} - {entry["id"] for entry in first}) == 4

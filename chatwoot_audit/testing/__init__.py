@@ -3,9 +3,12 @@
 ``Emulator`` answers ``GET /api/v1/accounts/{account_id}/audit_logs`` as a real Chatwoot server does (not
 as its OpenAPI description says): 401s in two body shapes, 404 for an unknown account, an empty 200 when
 the feature is off, 429 as plain text without Retry-After, ``page`` coerced like Ruby's ``to_i``, 25 or 15
-entries a page, many entries per second with no tie-breaker. On top of that it injects what production
-does to clients: latency, new entries arriving mid-walk, unstable tie order, rate limits and faults
-(5xx, HTML where JSON was expected, broken JSON, dropped connections, truncated bodies, slow answers).
+entries a page, many entries per second with no tie-breaker, a ``Date`` header on every answer. On top
+of that it injects what production does to clients: latency, new entries arriving mid-walk, late commits
+(entries of a slow transaction that appear seconds below the top, often with ids lower than ones already
+seen), entries from a host whose clock runs fast (``add_entry`` with a future ``created_at``), unstable
+tie order, rate limits and faults (5xx, HTML where JSON was expected, broken JSON, dropped connections,
+truncated bodies, slow answers).
 
 Two faces share one emulator::
 

@@ -46,13 +46,35 @@ def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.
         default=25,
         help="entries per page: 25 like v4.14.1+, 15 like v4.14.0 (default 25)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="fixes entries, tokens, tie order and random faults")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="fixes entries, tokens, tie order, late commits and random faults"
+    )
     parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0, help="milliseconds every answer waits")
     parser.add_argument(
         "--arrivals-per-request", type=_non_negative, default=0, help="new entries written after each request"
     )
+    parser.add_argument("--arrivals-per-second", type=_rate, default=0.0, help="new entries written per second")
     parser.add_argument(
-        "--arrivals-per-second", type=_non_negative_float, default=0.0, help="new entries written per second"
+        "--late-commits-per-request",
+        "--late-commits",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="entries that become visible late after each request, stamped within --late-window of the newest",
+    )
+    parser.add_argument(
+        "--late-commits-per-second",
+        type=_rate,
+        default=0.0,
+        metavar="R",
+        help="entries that become visible late per second",
+    )
+    parser.add_argument(
+        "--late-window",
+        type=_second_range,
+        default=(1, 120),
+        metavar="LO:HI",
+        help="seconds behind the newest entry a late one is stamped, drawn uniformly (default 1:120)",
     )
     parser.add_argument("--unstable-ties", action="store_true", help="reorder equal timestamps on every request")
     parser.add_argument(
@@ -98,6 +120,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit
         latency=args.latency_ms / 1000.0,
         arrivals_per_request=args.arrivals_per_request,
         arrivals_per_second=args.arrivals_per_second,
+        late_commits_per_request=args.late_commits_per_request,
+        late_commits_per_second=args.late_commits_per_second,
+        late_window=args.late_window,
         unstable_ties=args.unstable_ties,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
@@ -164,6 +189,26 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError("must be a number of at least 0")
     return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number of at least 0")
+    return value
+
+
+def _second_range(text: str) -> tuple[int, int]:
+    low, colon, high = text.partition(":")
+    try:
+        bounds = (int(low), int(high)) if colon else None
+    except ValueError:
+        bounds = None
+    if bounds is None:
+        raise argparse.ArgumentTypeError("must be LO:HI in whole seconds, e.g. 1:120")
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError("must have 0 <= LO <= HI")
+    return bounds
 
 
 def _positive_float(text: str) -> float:

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 from ._auth import ROLES, Directory, Principal, make_token
 from ._faults import FaultPlan, Faults, check_faults
 from ._json import JSON
-from ._knobs import Knob, count, flag, optional_count, positive_int, positive_seconds, seconds
+from ._knobs import Knob, count, flag, optional_count, positive_int, positive_seconds, rate, second_range, seconds
 from ._params import page_param
 from ._ratelimit import Clock, RateLimiter
 from ._replies import (
     DASHBOARD_HTML,
     NOT_FOUND_HTML,
     Reply,
+    dated,
     html_reply,
     json_reply,
     proxy_error,
@@ -47,6 +48,9 @@ _BAD_REQUEST = {"status": 400, "error": "Bad Request"}
 DEFAULT_START_TIME = 1_781_000_000
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+# Knobs that write entries as ``clock`` time passes, each counted from when it was last set.
+_TIMED = ("arrivals_per_second", "late_commits_per_second")
 
 
 class ConnectionDropped(ConnectionError):
@@ -76,25 +80,39 @@ class Emulator:
     """A fake Chatwoot server for ``GET /api/v1/accounts/{account_id}/audit_logs``, faithful to the real one.
 
     The knobs (``per_page``, ``feature_enabled``, ``latency``, ``slow_delay``, ``arrivals_per_request``,
-    ``arrivals_per_second``, ``unstable_ties``, ``rate_limit``, ``rate_window``, ``faults``) are also
-    attributes, and can be changed from any thread while requests are served.
+    ``arrivals_per_second``, ``late_commits_per_request``, ``late_commits_per_second``, ``late_window``,
+    ``unstable_ties``, ``rate_limit``, ``rate_window``, ``faults``) are also attributes, and can be changed
+    from any thread while requests are served.
 
-    seed: fixes the entries, tokens, tie order and random faults. entries: how many to start with.
-    per_page: 25 (v4.14.1 and later) or 15 (v4.14.0 and earlier). feature_enabled: when off, every page is
-    empty with ``total_entries`` 0, as on a server without the enterprise feature. latency: seconds each
-    answer waits. arrivals_per_request: entries written after each request; arrivals_per_second: entries
-    written as time passes on ``clock``. unstable_ties: the order of entries with the same ``created_at``
-    changes from one request to the next. rate_limit: requests allowed per ``rate_window`` seconds before
-    429s. faults: ``{request_number: kind}``, a ``RandomFaults`` or a function of the request number.
-    slow_delay: how long a ``slow`` fault holds the answer back. clock: seconds, for the rate limit and
-    timed arrivals (``ManualClock`` makes both deterministic). account_id: the main account's id; the
-    other account and the suspended one follow it. start_time: ``created_at`` of the oldest entry.
-    request_log_limit: how many request records to keep (the newest).
+    seed: fixes the entries, tokens, tie order, late commits and random faults. entries: how many to start
+    with. per_page: 25 (v4.14.1 and later) or 15 (v4.14.0 and earlier). feature_enabled: when off, every
+    page is empty with ``total_entries`` 0, as on a server without the enterprise feature. latency: seconds
+    each answer waits. arrivals_per_request: entries written after each request; arrivals_per_second:
+    entries written as time passes on ``clock``. unstable_ties: the order of entries with the same
+    ``created_at`` changes from one request to the next. rate_limit: requests allowed per ``rate_window``
+    seconds before 429s. faults: ``{request_number: kind}``, a ``RandomFaults`` or a function of the request
+    number. slow_delay: how long a ``slow`` fault holds the answer back. clock: seconds, for the rate limit,
+    timed arrivals and late commits, and the ``Date`` header (``ManualClock`` makes them deterministic).
+    account_id: the main account's id; the other account and the suspended one follow it. start_time:
+    ``created_at`` of the oldest entry. request_log_limit: how many request records to keep (the newest).
+
+    late_commits_per_request and late_commits_per_second: like the arrivals, but for entries whose
+    transaction commits late, as a slow one does on the real server. Each is stamped a whole number of
+    seconds behind the newest entry (entries from a fast clock aside), drawn uniformly from ``late_window``
+    ``(lo, hi)``; it becomes visible in its place, below the top, pushing every older entry one place down;
+    and its id is a free one near its neighbours', usually lower than ids that were visible before it.
+    ``add_late_entries`` writes some at a moment of the caller's choosing.
+
+    Every answer that reaches the client carries a ``Date`` header read from ``clock``, as nginx adds one
+    in front of the real server. An entry from a host whose clock runs fast is ``add_entry`` with a
+    ``created_at`` ahead of the others: it sorts at the top, and entries written after it keep honest
+    stamps, below it, until the emulator's time has passed it.
 
     Order of events for one request: a fault that replaces the answer (5xx, ``drop``, ``html200``,
     ``badjson200``) is decided first and does not count against the rate limit; then the rate limit; then
     routing, the token checks and the page. ``truncate`` and ``slow`` deform that answer. Entries due to
-    ``arrivals_per_request`` are written after the answer, whatever it was.
+    ``arrivals_per_request``, then those due to ``late_commits_per_request``, are written after the answer,
+    whatever it was.
     """
 
     def __init__(
@@ -116,6 +134,9 @@ class Emulator:
         account_id: int = 1,
         start_time: int = DEFAULT_START_TIME,
         request_log_limit: int | None = 10_000,
+        late_commits_per_request: int = 0,
+        late_commits_per_second: float = 0.0,
+        late_window: tuple[int, int] = (1, 120),
     ) -> None:
         count(entries, "entries")
         self._lock = threading.Lock()
@@ -129,14 +150,18 @@ class Emulator:
         self._setup_directory()
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_limit)
         self._request_count = 0
-        self._timed_origin = clock()
-        self._timed_arrived = 0
+        origin = clock()
+        self._paces = {name: _Pace(origin) for name in _TIMED}
+        self._late_rng = random.Random(f"chatwoot-audit:{seed}:late")
         self.per_page = per_page
         self.feature_enabled = feature_enabled
         self.latency = latency
         self.slow_delay = slow_delay
         self.arrivals_per_request = arrivals_per_request
         self.arrivals_per_second = arrivals_per_second
+        self.late_commits_per_request = late_commits_per_request
+        self.late_commits_per_second = late_commits_per_second
+        self.late_window = late_window
         self.unstable_ties = unstable_ties
         self.faults = faults
         self.rate_limit = rate_limit
@@ -188,7 +213,10 @@ class Emulator:
     latency = Knob(seconds, "Seconds every answer waits before it is sent.")
     slow_delay = Knob(seconds, "Seconds a ``slow`` fault holds the answer back (on top of ``latency``).")
     arrivals_per_request = Knob(count, "Entries written after each request is answered.")
-    arrivals_per_second = Knob(seconds, "Entries written per second of ``clock`` time, counted from when set.")
+    arrivals_per_second = Knob(rate, "Entries written per second of ``clock`` time, counted from when set.")
+    late_commits_per_request = Knob(count, "Entries that become visible late, below the top, after each request.")
+    late_commits_per_second = Knob(rate, "Late-committing entries per second of ``clock`` time, counted from when set.")
+    late_window = Knob(second_range, "``(lo, hi)``: how many seconds behind the newest a late entry is stamped.")
     unstable_ties = Knob(flag, "Whether entries sharing a ``created_at`` come in a new order on each request.")
     rate_limit = Knob(optional_count, "Requests allowed per ``rate_window`` (``None``: unlimited); more get 429.")
     rate_window = Knob(positive_seconds, "Length of the rate limit's window in seconds (starting at multiples).")
@@ -196,10 +224,10 @@ class Emulator:
 
     def _knob_changed(self, name: str, value: Any) -> None:
         with self._lock:
-            if name == "arrivals_per_second" and f"_knob_{name}" in self.__dict__:
+            if name in _TIMED and f"_knob_{name}" in self.__dict__:
                 # Entries due at the old rate arrive first; the new rate counts from now.
-                self._arrive_on_time()
-                self._timed_origin, self._timed_arrived = self._clock(), 0
+                self._catch_up()
+                self._paces[name] = _Pace(self._clock())
             self.__dict__[f"_knob_{name}"] = value
             if name == "faults":
                 self._fault_plan = FaultPlan(value, self._seed)
@@ -223,26 +251,46 @@ class Emulator:
         Entries of the same second are in the order a request without ``unstable_ties`` would list them.
         """
         with self._lock:
-            self._arrive_on_time()
+            self._catch_up()
             return [entry.as_dict() for entry in self._store]
 
     @property
     def total_entries(self) -> int:
         """How many entries the main account holds (what a page reports when the feature is on)."""
         with self._lock:
-            self._arrive_on_time()
+            self._catch_up()
             return len(self._store)
 
     def add_entries(self, n: int) -> list[JSON]:
-        """Write ``n`` new entries now (``created_at`` at or after the newest); returns them, oldest first."""
+        """Write ``n`` new entries now, at the top; returns them, oldest first.
+
+        Their ``created_at`` is at or after the newest, but for entries from a fast clock (see ``add_entry``),
+        which stay above them until the emulator's time passes theirs. Their ids are larger than every other.
+        """
         with self._lock:
             return [entry.as_dict() for entry in self._arrive(count(n, "n"))]
+
+    def add_late_entries(self, n: int) -> list[JSON]:
+        """Make ``n`` entries visible now whose transactions committed late; returns them as written.
+
+        Each is stamped within ``late_window`` seconds behind the newest entry and takes its place there,
+        below the top, with a free id near its neighbours' (see ``late_commits_per_request``).
+        """
+        with self._lock:
+            return [entry.as_dict() for entry in self._commit_late(count(n, "n"))]
 
     def add_entry(self, **fields: Any) -> JSON:
         """Write one entry with the given fields, e.g. an older ``created_at`` that shows up late.
 
-        Missing fields come from a sign-in of the administrator at the newest ``created_at``; the id is new
-        and larger than every other unless given. Keys the API does not know are kept, after the others.
+        Missing fields come from a sign-in of the administrator at the newest ``created_at`` (entries from a
+        fast clock aside); the id is new and larger than every other unless given. Keys the API does not
+        know are kept, after the others.
+
+        A ``created_at`` ahead of the newest is an entry from a host whose clock runs fast: it sorts at the
+        top, and the emulator's own time does not jump to it, so entries written after it are stamped
+        honestly, below it, until enough of them have arrived for their stamps to pass it. To make it lie
+        ahead of the server's ``Date`` as well, stamp it beyond the ``clock`` reading (``time.time()`` unless
+        another clock was given).
         """
         with self._lock:
             admin = self._world.admin()
@@ -263,7 +311,7 @@ class Emulator:
                 "version": admin.user.version,
                 "comment": None,
                 "request_uuid": self._world.request_uuid(),
-                "created_at": self._store.newest or self._world.now,
+                "created_at": self._present(),
                 "remote_address": admin.ip,
             }
             merged = {**base, **fields}
@@ -276,7 +324,6 @@ class Emulator:
             auditable = ordered.pop("auditable")
             entry = Entry.build(ordered, None, auditable)
             self._store.add(entry)
-            self._world.now = max(self._world.now, entry.created_at)
             self._world.next_id = max(self._world.next_id, entry.id)
             return entry.as_dict()
 
@@ -319,7 +366,7 @@ class Emulator:
         with self._lock:
             self._request_count += 1
             number = self._request_count
-            self._arrive_on_time()
+            self._catch_up()
             rid = request_id(fields.get("x-request-id"), str(uuid.UUID(int=self._rid_bits(number), version=4)))
             fault = self._fault_plan.fault_for(number)
             page = page_param(query, self.per_page)
@@ -333,6 +380,8 @@ class Emulator:
             if method.upper() == "HEAD":
                 reply = replace(reply, body=b"")
             reply = replace(reply, delay=self.latency + (self.slow_delay if fault == "slow" else 0.0))
+            now = self._clock()
+            reply = dated(reply, now)
             self._requests.append(
                 RequestRecord(
                     number=number,
@@ -342,11 +391,13 @@ class Emulator:
                     status=None if reply.dropped else reply.status,
                     fault=fault,
                     role=role,
-                    at=self._clock(),
+                    at=now,
                 )
             )
             if self.arrivals_per_request:
                 self._arrive(self.arrivals_per_request)
+            if self.late_commits_per_request:
+                self._commit_late(self.late_commits_per_request)
             return reply
 
     def transport(self) -> EmulatorTransport:
@@ -416,25 +467,44 @@ class Emulator:
         self._world.next_id = max(self._world.next_id, self._store.max_id)
         return self._store_drafts(self._world.take(count, arriving=True))
 
-    def _arrive_on_time(self) -> None:
-        if self.arrivals_per_second <= 0:
+    def _catch_up(self) -> None:
+        arrivals, late = self.arrivals_per_second, self.late_commits_per_second
+        if arrivals <= 0 and late <= 0:
             return
-        due = int((self._clock() - self._timed_origin) * self.arrivals_per_second) - self._timed_arrived
-        if due > 0:
-            self._timed_arrived += due
+        now = self._clock()
+        if arrivals > 0 and (due := self._paces["arrivals_per_second"].due(now, arrivals)):
             self._arrive(due)
+        if late > 0 and (due := self._paces["late_commits_per_second"].due(now, late)):
+            self._commit_late(due)
+
+    def _present(self) -> int:
+        # The world's clock runs ahead of the store only by entries still pending, and behind it only when
+        # an entry from a fast clock sits on top: the smaller of the two is the newest honest stamp.
+        newest = self._store.newest
+        return self._world.now if newest is None else min(newest, self._world.now)
 
     def _store_drafts(self, drafts: list[Draft]) -> list[Entry]:
+        # Drafts are stamped by the world's clock, which never runs behind an honest entry: they land at the
+        # top, or below entries from a fast clock. Only ids need catching up, past any given to add_entry.
         stored = []
         for draft in drafts:
             fields = dict(draft.fields)
-            newest = self._store.newest
-            if newest is not None and fields["created_at"] < newest:
-                fields["created_at"] = newest
             if fields["id"] <= self._store.max_id:
                 fields["id"] = self._store.max_id + 1
-            self._world.now = max(self._world.now, fields["created_at"])
             self._world.next_id = max(self._world.next_id, fields["id"])
+            entry = Entry.build(fields, draft.record)
+            self._store.add(entry)
+            stored.append(entry)
+        return stored
+
+    def _commit_late(self, count: int) -> list[Entry]:
+        low, high = self.late_window
+        stored = []
+        for draft in self._world.take_late(count):
+            fields = dict(draft.fields)
+            present = self._present()
+            fields["created_at"] = self._late_rng.randint(present - high, present - low)
+            fields["id"] = self._store.free_id_near(fields["created_at"], self._late_rng)
             entry = Entry.build(fields, draft.record)
             self._store.add(entry)
             stored.append(entry)
@@ -460,6 +530,20 @@ class Emulator:
             "suspended": Principal("suspended", suspended),
         }
         directory.tokens = {self._tokens[role]: owner for role, owner in owners.items()}
+
+
+@dataclass
+class _Pace:
+    """How many entries a rate per second of clock time has written since ``origin``."""
+
+    origin: float
+    done: int = 0
+
+    def due(self, now: float, per_second: float) -> int:
+        """How many more are due at ``now``, counted as written."""
+        due = max(0, int((now - self.origin) * per_second) - self.done)
+        self.done += due
+        return due
 
 
 def _wrap(reply: Reply, fault: str | None) -> Reply:

@@ -6,6 +6,7 @@ owner (``_knob_changed``) so that derived state, such as the rate limiter, follo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -71,6 +72,27 @@ def positive_seconds(value: Any, name: str) -> float:
     if seconds(value, name) <= 0:
         raise ValueError(f"{name} must be positive")
     return float(value)
+
+
+def rate(value: Any, name: str) -> float:
+    """A finite number of at least 0, as a float: how many things happen per second."""
+    number = seconds(value, name)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number of at least 0")
+    return number
+
+
+def second_range(value: Any, name: str) -> tuple[int, int]:
+    """A pair ``(lo, hi)`` of whole seconds with ``0 <= lo <= hi``, as a tuple."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (lo, hi) of whole seconds")
+    low, high = value
+    for bound in (low, high):
+        if not isinstance(bound, int) or isinstance(bound, bool):
+            raise ValueError(f"{name} must be a pair (lo, hi) of whole seconds")
+    if not 0 <= low <= high:
+        raise ValueError(f"{name} must have 0 <= lo <= hi, got ({low}, {high})")
+    return (low, high)
 
 
 def optional_count(value: Any, name: str) -> int | None:

@@ -6,8 +6,9 @@ must do besides sending it (wait first, send the body short, or send nothing at 
 
 from __future__ import annotations
 
+import email.utils
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._json import dumps
 
@@ -63,6 +64,13 @@ class Reply:
     def truncated(self) -> bool:
         """The body is shorter than its ``content-length``; the connection closes after it."""
         return self.fault == "truncate"
+
+
+def dated(reply: Reply, now: float) -> Reply:
+    """``reply`` with the ``date`` header every answer that reaches the client carries (nginx adds it)."""
+    if reply.dropped:
+        return reply
+    return replace(reply, headers={"date": email.utils.formatdate(now, usegmt=True), **reply.headers})
 
 
 def request_id(sent: str | None, fallback: str) -> str:

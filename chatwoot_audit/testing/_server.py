@@ -58,7 +58,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if reply.truncated:
             self.close_connection = True
-        lines = [f"HTTP/1.1 {reply.status} {_phrase(reply.status)}", f"date: {self.date_time_string()}"]
+        # The date header comes with the reply, read from the emulator's clock like everything else timed.
+        lines = [f"HTTP/1.1 {reply.status} {_phrase(reply.status)}"]
         lines += [f"{name}: {value}" for name, value in reply.headers.items()]
         if self.close_connection:
             lines.append("connection: close")

@@ -4,6 +4,9 @@ Entries are kept sorted by ``created_at`` descending. Among entries of the same 
 hidden random key, not the id: the real server has no tie-breaker, and a client must not come to rely on
 one. With unstable ties, each request reshuffles every run of equal timestamps it touches, seeded by the
 request number, so a run is reproducible while consecutive requests disagree.
+
+Ids are unique but not in ``created_at`` order: an entry that commits late takes an id its transaction
+could have drawn from the sequence when it was inserted, usually below ids that became visible before it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ KEYS = (
     "remote_address",
 )
 _HEAD_KEYS = KEYS[:3]
+_NEIGHBOURS = 8
 
 
 @dataclass(eq=False)
@@ -119,6 +123,27 @@ class EntryStore:
         self._entries.insert(index, entry)
         self._ids.add(entry.id)
         self._max_id = max(self._max_id, entry.id)
+
+    def free_id_near(self, created_at: int, rng: random.Random) -> int:
+        """An unused id such as the database sequence handed out when an entry of ``created_at`` was inserted.
+
+        Drawn below the id of the next newer entry and above the ids of a few just older ones, when they
+        leave room; else anywhere above those older ids; a new largest id only when a few draws find nothing.
+        """
+        older = bisect.bisect_left(self._keys, (created_at,))
+        newer = bisect.bisect_left(self._keys, (created_at + 1,))
+        # Ids are consecutive about three times in five: past a few older neighbours there is almost always
+        # a free one, and it still belongs to the same stretch of time.
+        low = min((key[2] for key in self._keys[max(0, older - _NEIGHBOURS) : older]), default=0)
+        high = self._keys[newer][2] if newer < len(self._keys) else self._max_id + 1
+        for first, last in ((low + 1, high - 1), (low + 1, self._max_id)):
+            if first > last:
+                continue
+            for _ in range(8):
+                candidate = rng.randint(first, last)
+                if candidate not in self._ids:
+                    return candidate
+        return self._max_id + 1
 
     def page(self, offset: int, limit: int, shuffle: int | None = None) -> list[Entry]:
         """``limit`` entries after ``offset``, newest first; with ``shuffle`` (a request number) ties reorder."""

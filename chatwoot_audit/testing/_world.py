@@ -157,6 +157,7 @@ class World:
         self.next_id = self.rng.randint(100, 5000)
         self._ids: dict[str, int] = {kind: self.rng.randint(1, 40) for kind in ACCOUNT_TYPES}
         self._pending: deque[Draft] = deque()
+        self._late: deque[Draft] = deque()
         self._coverage = list(COVERAGE)
         self.rng.shuffle(self._coverage)
         # Only records that still exist; entries keep references to the destroyed ones.
@@ -200,6 +201,16 @@ class World:
             self._pending.extend(self._event(arriving=arriving))
         return [self._pending.popleft() for _ in range(count)]
 
+    def take_late(self, count: int) -> list[Draft]:
+        """The next ``count`` entries of transactions that commit late, oldest first; the clock stays put.
+
+        Their ``created_at`` and ``id`` are the caller's to choose: both belong to the moment of the insert,
+        which lies in the past. Entries of one event that are not needed yet wait for the next call.
+        """
+        while len(self._late) < count:
+            self._late.extend(self._event(arriving=True, advance=False))
+        return [self._late.popleft() for _ in range(count)]
+
     def request_uuid(self) -> str:
         """A request id: usually a UUID, sometimes the caller's own ``X-Request-Id``."""
         roll = self.rng.random()
@@ -231,9 +242,10 @@ class World:
 
     # ---- events -----------------------------------------------------------------------------------
 
-    def _event(self, *, arriving: bool) -> list[Draft]:
+    def _event(self, *, arriving: bool, advance: bool = True) -> list[Draft]:
         event = self._coverage.pop() if self._coverage else self.rng.choices(_EVENTS, weights=_EVENT_WEIGHTS)[0]
-        self._advance(arriving)
+        if advance:
+            self._advance(arriving)
         action, kind = event
         drafts = self._dispatch(action, kind)
         if not drafts:
