@@ -1,17 +1,13 @@
-"""Walking Chatwoot's offset pages: page arithmetic, dedupe, windows, completeness. No I/O.
+"""Walking Chatwoot's offset pages: argument checks, page arithmetic, windows, the start search. No I/O.
 
 Chatwoot numbers pages over a newest-first list ordered by ``created_at`` alone (whole seconds, no
-tie-breaker). Two things follow, and this module is where they are handled:
-
-* An entry written while a client pages through pushes every older entry one place down, so a page read
-  after another can repeat an entry: the walk drops repeats by id. Pages must be read in order in time
-  for that to be all: a page read *before* the page above it (as a concurrent walk may) can miss the
-  entries pushed onto it afterwards. Totals only grow, so such a page is recognised by a smaller
-  ``total_entries`` than the page before it, and is read again (:meth:`LogWalk.is_stale`).
-* Entries that share a second may come back in another order on the next request, so one can slip
-  across a page boundary and be missed. That can only happen where the last entry of a page and the
-  first of the next share a ``created_at``: those boundaries are remembered, and a full walk that finds
-  fewer entries than the server reported re-reads the pages around them (:meth:`LogWalk.recovery_pages`).
+tie-breaker). An entry written while a client pages through pushes every older entry one place down,
+so a page read after another can repeat an entry: the walk drops repeats by id. Pages must be read in
+order in time for that to be all: a page read *before* the page above it (as a concurrent walk may)
+can miss the entries pushed onto it afterwards. Totals only grow, so such a page is recognised by a
+smaller ``total_entries`` than the page before it, and is read again (:meth:`LogWalk.is_stale`).
+Whatever else goes wrong (ties reordered across a page boundary, entries committed late below the
+top) is found, and repaired or reported, by ``_completeness``.
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from ._completeness import Gap, Ledger
 from ._errors import InvalidArgumentError
 from ._models import AuditLog, AuditLogPage
 
@@ -93,18 +90,13 @@ def plan_fetches(next_page: int, pending: Collection[int], last_page: int | None
 class LogWalk:
     """One walk over entries, newest first: each id at most once, inside ``[since, until]``, up to ``limit``.
 
-    Completeness: Chatwoot never deletes entries, so the entries a walk should find are the ones that
-    stood between the top of its window and the bottom when it began. The top is the head of the list
-    (or the first entry at or before ``until``), the bottom is the first entry older than ``since`` (or
-    the end of the list); each is a position on the page where the walk met it, and each page says how
-    many entries the list held when it was read. Arrivals only ever land above both, so ``position -
-    total`` of each boundary is fixed over time, and their difference is the number of entries expected
-    in the window (:meth:`expected_in_window`). ``expected`` is the ``total_entries`` of page 1.
+    Completeness is proven by the :class:`~._completeness.Ledger` every answer is recorded in (the
+    argument is in that module): a walk that ran to the bottom of its window and whose :meth:`gaps` is
+    empty has yielded every entry of the window that existed when it began.
 
     Entries newer than the newest on page 1 (the horizon) were written after the walk began: a walk
-    leaves them to the next walk, which keeps its output strictly newest first. Entries written in the
-    horizon's own second are told apart by id (ids grow): those with an id above every id read before
-    the total first grew are not counted as found, so that an arrival cannot hide a missed entry.
+    leaves them to the next walk, which keeps its output strictly newest first. Entries that appear
+    below the horizon while the walk runs (slow transactions) are yielded when met, like any other.
     """
 
     def __init__(
@@ -119,27 +111,23 @@ class LogWalk:
         self.limit = check_limit(limit)
         self.next_page: int | None = check_page(start)
         self.start = start
-        self.seen: set[int] = set()
+        self.ledger = Ledger(since=self.since, until=self.until)
         self.yielded = 0
-        self.expected: int | None = None
         self.stopped_early = False
         self.last_total: int | None = None
         self.per_page: int | None = None
-        self._horizon: int | None = None
-        self._found_before_horizon = 0
-        self._at_horizon: list[int] = []
-        self._baseline_id = 0
+        self.pages_read = 0
         self._limited = False
-        self._pages_read = 0
-        # The window's boundaries, each as (position in the list, total_entries) when the walk met it.
-        self._top: tuple[int, int] | None = None
-        self._bottom: tuple[int, int] | None = None
-        self._tail: tuple[int, int] | None = None  # (page number, created_at of its last entry)
-        self._suspects: dict[int, int] = {}  # boundary page -> total_entries when it was read
+        self._ended = False  # met the bottom of its window: an entry older than since, or the end
         if self.limit == 0:
             self.next_page = None
             self.stopped_early = True
             self._limited = True
+
+    @property
+    def expected(self) -> int | None:
+        """``total_entries`` of page 1 when the walk began."""
+        return self.ledger.first_total
 
     @property
     def full(self) -> bool:
@@ -174,49 +162,36 @@ class LogWalk:
         else:
             self.next_page = requested + 1
 
-    def _note_boundary(self, page: AuditLogPage, requested: int) -> None:
-        if not page.items:
-            return
-        if self._tail is not None and self._tail[0] == requested - 1 and self._tail[1] == page.items[0].timestamp:
-            self._suspects[requested - 1] = page.total_entries
-        self._tail = (requested, page.items[-1].timestamp)
-
     def note_first_page(self, page: AuditLogPage) -> None:
         """Take page 1 as read when the walk began (by the walk itself, or by the search for ``until``)."""
-        if self.expected is None:
-            self.expected = page.total_entries
-            self._horizon = max((item.timestamp for item in page.items), default=None)
-            self._note_baseline(page)
+        self.ledger.start(page.items, page.total_entries)
+
+    def note(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
+        """Record an answer the walk read but does not walk (a probe): return nothing to yield."""
+        self.last_total = max(self.last_total or 0, page.total_entries)
+        self.ledger.record(page.items, requested, page.per_page, page.total_entries)
+        return []
+
+    def _wanted(self, item: AuditLog) -> bool:
+        horizon, until = self.ledger.horizon, self.until
+        return (horizon is None or item.timestamp <= horizon) and (until is None or item.created_at <= until)
 
     def feed(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
         """The entries of ``page`` (the answer for page ``requested``) to yield, in order."""
         if requested == 1:
             self.note_first_page(page)
-        self._note_baseline(page)
         self._advance(page, requested)
-        self._note_boundary(page, requested)
-        self._pages_read += 1
+        self.pages_read += 1
         out: list[AuditLog] = []
-        seen, since, until, horizon = self.seen, self.since, self.until, self._horizon
-        base, total = (requested - 1) * page.per_page, page.total_entries
-        for index, item in enumerate(page.items):
-            if item.id in seen:
-                continue
+        since = self.since
+        for item in self.ledger.record(page.items, requested, page.per_page, page.total_entries):
             if since is not None and item.created_at < since:
-                self._bottom = (base + index, total)
                 self.next_page = None
                 self.stopped_early = True
+                self._ended = True
                 break
-            stamp = item.timestamp
-            if horizon is not None and stamp > horizon:
+            if not self._wanted(item):
                 continue
-            seen.add(item.id)
-            if until is not None and item.created_at > until:
-                continue
-            if self._top is None:
-                self._top = (base + index, total)
-            if horizon is not None:
-                self._count(item, horizon)
             out.append(item)
             self.yielded += 1
             if self.limit is not None and self.yielded >= self.limit:
@@ -224,91 +199,40 @@ class LogWalk:
                 self.stopped_early = True
                 self._limited = True
                 break
-        if self.next_page is None and self._bottom is None and not self._limited:
-            self._bottom = (total, total)  # the end of the list
+        if self.next_page is None and not self._limited:
+            self._ended = True
+        self.ledger.advance()
         return out
 
     @property
     def checkable(self) -> bool:
-        """Whether the walk ran to the bottom of its window, so its count can be checked."""
+        """Whether the walk ran to the bottom of its window, so that it can prove it found everything."""
         return (
             self.next_page is None
             and not self._limited
-            and self._bottom is not None
-            and self._horizon is not None
+            and self._ended
+            and self.ledger.first_total is not None
             and (self.start == 1 or self.until is not None)
         )
 
-    def expected_in_window(self) -> int:
-        """How many entries stood in the window when the walk began (0 until it can tell)."""
-        if not self.checkable or self._bottom is None:
-            return 0
-        top = self._top if self._top is not None else self._bottom
-        return max(0, (self._bottom[0] - self._bottom[1]) - (top[0] - top[1]))
-
-    def found_in_window(self) -> int:
-        """How many of those the walk has found."""
-        baseline = self._baseline_id
-        return self._found_before_horizon + sum(1 for entry_id in self._at_horizon if entry_id <= baseline)
-
-    def shortfall(self) -> int:
-        """How many entries of the window the walk has not found (0 for walks that cannot tell)."""
-        if not self.checkable:
-            return 0
-        return max(0, self.expected_in_window() - self.found_in_window())
-
-    def _note_baseline(self, page: AuditLogPage) -> None:
-        # A page read while the total was still the first page's saw nothing written since.
-        if page.items and page.total_entries == self.expected:
-            self._baseline_id = max(self._baseline_id, max(item.id for item in page.items))
-
-    def _count(self, item: AuditLog, horizon: int) -> None:
-        if item.timestamp < horizon:
-            self._found_before_horizon += 1
-        else:
-            self._at_horizon.append(item.id)
+    def gaps(self) -> list[Gap]:
+        """The bands the walk cannot yet show it read whole (empty for walks that cannot tell)."""
+        return self.ledger.gaps() if self.checkable else []
 
     @property
     def found(self) -> int:
-        """Distinct entries found so far."""
-        return len(self.seen)
+        """Entries yielded so far."""
+        return self.yielded
 
-    def recovery_pages(self) -> list[int]:
-        """The pages around boundaries where equal timestamps met, shifted by what arrived since.
-
-        Empty when re-reading cannot help: no tied boundary, or more entries missing than every tied
-        boundary could have let slip (a server whose count is wrong, not one that reordered ties).
-        """
-        per_page = self.per_page or 1
-        if self.shortfall() > len(self._suspects) * per_page:
-            return []
-        latest = self.last_total or 0
-        # However the totals grew, the entries looked for cannot have moved further than the walk's own
-        # length: a server reporting an absurd total must not send a round over millions of pages.
-        furthest = self._pages_read + 1
-        pages: set[int] = set()
-        for boundary, total_then in self._suspects.items():
-            drift = min(-(-max(0, latest - total_then) // per_page), furthest)
-            pages.update(range(boundary, boundary + 2 + drift))
-        return sorted(pages)[: 2 * furthest + 2]
-
-    def recover(self, page: AuditLogPage) -> list[AuditLog]:
-        """Entries of a re-read page not yielded before."""
+    def recover(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
+        """Entries of a re-read page to yield: in the window and not yielded before."""
         self.last_total = max(self.last_total or 0, page.total_entries)
-        self._note_baseline(page)
-        horizon, since, until = self._horizon, self.since, self.until
+        since = self.since
         out = [
             item
-            for item in page.items
-            if item.id not in self.seen
-            and (horizon is None or item.timestamp <= horizon)
-            and (since is None or item.created_at >= since)
-            and (until is None or item.created_at <= until)
+            for item in self.ledger.record(page.items, requested, page.per_page, page.total_entries)
+            if self._wanted(item) and (since is None or item.created_at >= since)
         ]
-        self.seen.update(item.id for item in out)
-        if horizon is not None:
-            for item in out:
-                self._count(item, horizon)
         self.yielded += len(out)
         return out
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from ._completeness import Gap
 from ._errors import ChatwootError, IncompleteWalkError
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, StartSearch, check_concurrency, plan_fetches
@@ -75,11 +76,14 @@ class Walker:
         self._refetched: set[int] = set()
         self._search: StartSearch | None = None
         self._searching = walk.until is not None and walk.next_page == 1
-        # A recovery round: the pages still to read (as planned when it began), the pages on their way or
-        # waiting to be handed out, and the total when it began (to follow what arrives during the round).
-        self._recovery: list[int] | None = None
+        # Recovery: the pages of this round still to read (as planned when it began), the pages on their
+        # way or waiting to be handed out, the total when the round began (to follow what arrives during
+        # it), whether the reference cut was read since the last check, and how many re-reads are left.
+        self._recovery: list[int] = []
         self._recovering: list[int] = []
         self._round_total = 0
+        self._audited = False
+        self._budget: int | None = None
         self.requests = 0
 
     def _fetch(self, pages: list[int]) -> Fetch:
@@ -121,7 +125,11 @@ class Walker:
             # window's entries there. An empty page ends the walk.
             start = search.result
             self.walk.next_page = start
-            # The pages probed from the start on are the walk's own: read them once, not twice.
+            # The pages probed from the start on are the walk's own: read them once, not twice. Those above
+            # it hold the cuts that open the proof of the window's top.
+            for n, page in sorted(search.pages.items()):
+                if n < start:
+                    self.walk.note(page, n)
             self._buffer.update((n, page) for n, page in search.pages.items() if n >= start)
 
     def step(self) -> Fetch | Wait | Emit | None:
@@ -136,7 +144,7 @@ class Walker:
         number = walk.next_page
         if number is not None:
             return self._main_step(number)
-        if self._recovery is not None or (self._check_completeness and walk.shortfall() > 0):
+        if self._check_completeness and walk.checkable:
             return self._recovery_step()
         return None
 
@@ -173,34 +181,28 @@ class Walker:
 
     def _recovery_step(self) -> Fetch | Wait | Emit | None:
         walk = self.walk
-        if self._recovery is None:
-            if self._rounds_left <= 0 or not (pages := walk.recovery_pages()):
-                expected = walk.expected_in_window()
-                found = expected - walk.shortfall()
-                raise IncompleteWalkError(
-                    f"the walk found {found} of the {expected} entries the server holds "
-                    f"{'in the window' if walk.since or walk.until else 'in all'}, also after re-reading the pages "
-                    "where entries with equal timestamps met (the server returns those in a different order on "
-                    "each request); running the walk again usually finds them",
-                    expected=expected,
-                    found=found,
-                )
-            self._rounds_left -= 1
-            self._recovery, self._recovering = pages, []
-            self._round_total = walk.last_total or 0
+        per_page = walk.per_page or 1
         if not self._recovering:
-            if not self._recovery or walk.shortfall() == 0:
-                self._recovery = None
-                return self.step()
-            # Entries keep arriving while the round reads, pushing what it looks for further down: each
-            # batch is shifted by the pages' worth that arrived since the round was planned.
-            shift = max(0, (walk.last_total or 0) - self._round_total) // (walk.per_page or 1)
-            batch = list(dict.fromkeys(n + shift for n in self._recovery[: self.concurrency]))
-            del self._recovery[: self.concurrency]
-            self._recovering = batch
-            wanted = [n for n in batch if n not in self._in_flight and n not in self._buffer]
-            if wanted:
-                return self._fetch(wanted)
+            if self._recovery:
+                # Entries keep arriving while the round reads, pushing what it looks for further down: each
+                # batch is shifted by the pages' worth that arrived since the round was planned.
+                shift = max(0, (walk.last_total or 0) - self._round_total) // per_page
+                batch = list(dict.fromkeys(n + shift for n in self._recovery[: self.concurrency]))
+                del self._recovery[: self.concurrency]
+                return self._fetch_recovery(batch)
+            if not self._audited:
+                # Entries appeared since the reference cut was last read: read it again, last, so that the
+                # check knows how many of them went anywhere but the top.
+                self._audited = True
+                if audit := walk.ledger.audit(per_page):
+                    return self._fetch_recovery(audit)
+            self._audited = False
+            gaps = walk.gaps()
+            if not gaps:
+                self._check_completeness = False
+                return None
+            self._plan(gaps, per_page)
+            return self.step()
         number = self._recovering[0]
         outcome = self._buffer.pop(number, None)
         if outcome is None:
@@ -208,4 +210,37 @@ class Walker:
         self._recovering.pop(0)
         if isinstance(outcome, ChatwootError):
             raise outcome
-        return Emit(number, outcome, walk.recover(outcome))
+        return Emit(number, outcome, walk.recover(outcome, number))
+
+    def _fetch_recovery(self, pages: list[int]) -> Fetch | Wait | Emit | None:
+        self._recovering = pages
+        wanted = [n for n in pages if n not in self._in_flight and n not in self._buffer]
+        if wanted:
+            return self._fetch(wanted)
+        return self.step()
+
+    def _plan(self, gaps: list[Gap], per_page: int) -> None:
+        """Plan a round of re-reads for ``gaps``, or raise when the rounds or the budget are spent."""
+        walk = self.walk
+        if self._budget is None:
+            # Re-reads are bounded by the walk's own length, whatever the server reports or keeps doing.
+            self._budget = 2 * walk.pages_read + 8
+        pages = walk.ledger.rereads(gaps, per_page, self._budget)
+        if self._rounds_left <= 0 or not pages:
+            missing = walk.ledger.missing(gaps)
+            windowed = walk.since is not None or walk.until is not None
+            expected = walk.yielded + missing if windowed else max(walk.expected or 0, walk.yielded + missing)
+            found = max(0, expected - missing)
+            raise IncompleteWalkError(
+                f"the walk found {found} of the {expected} entries the server holds "
+                f"{'in the window' if windowed else 'in all'}: {missing} could not be accounted for, also after "
+                "re-reading where they can hide (entries with equal timestamps come back in a different order on "
+                "each request, and entries committed late appear below the top); running the walk again "
+                "usually finds them",
+                expected=expected,
+                found=found,
+            )
+        self._rounds_left -= 1
+        self._budget -= len(pages)
+        self._recovery = pages
+        self._round_total = walk.last_total or 0

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatwoot_audit._completeness import Gap
 from chatwoot_audit._errors import InvalidArgumentError
 from chatwoot_audit._models import AuditLog, AuditLogPage
 from chatwoot_audit._pagination import (
@@ -391,7 +392,7 @@ def test_full_false_for_windowed_or_limited(kwargs: dict[str, object]) -> None:
     out, _ = walk_static(walk, newest_first(5), 2)
     assert len(out) == 5
     assert walk.full is False
-    assert walk.shortfall() == 0
+    assert walk.gaps() == []
 
 
 def test_is_stale() -> None:
@@ -411,23 +412,41 @@ def test_last_page() -> None:
     assert walk.last_page == 3
 
 
-def test_shortfall_counts_missed_entries() -> None:
-    """A full walk that lost an entry (ties reordered across a boundary) reports how many are missing."""
+def settle(walk: LogWalk, current: list[AuditLog], per_page: int) -> list[Gap]:
+    """What the walker does once the walk ends, on a list that no longer changes: what stays unproven."""
+    for _ in range(8):
+        for number in walk.ledger.audit(per_page):
+            walk.recover(serve(current, number, per_page), number)
+        gaps = walk.gaps()
+        if not gaps:
+            return gaps
+        for number in walk.ledger.rereads(gaps, per_page, 100):
+            walk.recover(serve(current, number, per_page), number)
+    return walk.gaps()
+
+
+def test_gaps_count_missed_entries() -> None:
+    """A full walk that lost an entry (ties reordered across a boundary) finds the band it hides in."""
     data = [entry(6, T0), entry(5, T0 - 1), entry(4, T0 - 1), entry(3, T0 - 1), entry(2, T0 - 2), entry(1, T0 - 3)]
     walk = LogWalk()
     walk.feed(serve(data, 1, 3), 1)  # 6, 5, 4
     reordered = [data[0], data[3], data[1], data[2], data[4], data[5]]  # 6, 3, 5, 4, 2, 1: 3 slipped up
     walk.feed(serve(reordered, 2, 3), 2)  # 4 (repeat), 2, 1
     assert walk.full is True
-    assert walk.shortfall() == 1
-    assert 1 in walk.recovery_pages()
-    recovered = walk.recover(serve(data, 1, 3)) + walk.recover(serve(data, 2, 3))
+    gaps = walk.gaps()
+    assert walk.ledger.missing(gaps) == 1
+    # First the page that holds more of the band; when that does not show the entry, both pages.
+    assert walk.ledger.rereads(gaps, 3, 10) == [1]
+    assert walk.recover(serve(data, 1, 3), 1) == []
+    gaps = walk.gaps()
+    assert walk.ledger.rereads(gaps, 3, 10) == [1, 2]
+    recovered = walk.recover(serve(data, 1, 3), 1) + walk.recover(serve(data, 2, 3), 2)
     assert ids(recovered) == [3]
-    assert walk.shortfall() == 0
+    assert walk.gaps() == []
 
 
-def test_shortfall_ignores_arrivals() -> None:
-    """Arrivals do not hide a missing entry: entries newer than page 1's newest are left to the next walk."""
+def test_gaps_not_filled_by_arrivals() -> None:
+    """An entry that was not there at the start never counts for one that was."""
     data = newest_first(4)  # ids 4..1
     walk = LogWalk()
     walk.feed(serve(data, 1, 2), 1)  # 4, 3
@@ -436,11 +455,26 @@ def test_shortfall_ignores_arrivals() -> None:
     walk.feed(AuditLogPage(items=(), current_page=3, per_page=2, total_entries=5), 3)
     assert walk.full is True
     assert walk.found == 3
-    assert walk.shortfall() == 1
+    assert walk.ledger.missing(walk.gaps()) >= 1
 
 
-def test_shortfall_zero_with_arrivals() -> None:
-    """A complete walk with arrivals on the way reports nothing missing."""
+def test_gaps_not_filled_by_a_late_commit() -> None:
+    """A late-committed entry below the top does not stand in for an entry lost at a tied boundary."""
+    data = [entry(9, T0), entry(8, T0 - 1), entry(7, T0 - 2), entry(6, T0 - 2), entry(5, T0 - 2), entry(4, T0 - 3)]
+    walk = LogWalk()
+    walk.feed(serve(data, 1, 3), 1)  # 9, 8, 7 (6 and 5 share 7's second)
+    # Entry 2 (an older id) commits late in 8's second, and the tie at T0 - 2 reorders: 7 comes last.
+    later = [data[0], data[1], entry(2, T0 - 1), data[3], data[4], data[2], data[5]]
+    out = walk.feed(serve(later, 2, 3), 2)  # 6, 5, 7: 7 a repeat
+    out += walk.feed(serve(later, 3, 3), 3)  # 4
+    assert ids(out) == [6, 5, 4]
+    assert walk.gaps() != []  # 2 was not seen yet: no band below page 1 can be shown whole
+    assert settle(walk, later, 3) == []
+    assert 2 in walk.ledger
+
+
+def test_gaps_zero_with_arrivals_at_the_top() -> None:
+    """A complete walk with arrivals at the top on the way proves it, with one read of a reference cut."""
     data = newest_first(4)
     walk = LogWalk()
     walk.feed(serve(data, 1, 2), 1)
@@ -448,17 +482,17 @@ def test_shortfall_zero_with_arrivals() -> None:
     while (number := walk.next_page) is not None:
         walk.feed(serve(data, number, 2), number)
     assert walk.full is True
-    assert walk.shortfall() == 0
+    assert settle(walk, data, 2) == []
 
 
-def test_shortfall_zero_for_complete_walk_with_top_ties() -> None:
+def test_gaps_zero_for_complete_walk_with_top_ties() -> None:
     """A complete walk over 30 entries written in one second reports nothing missing."""
     data = [entry(i, T0) for i in range(1, 31)]  # no tie-breaker: the server may list them in any order
     walk = LogWalk()
     out, _ = walk_static(walk, data, 25)
     assert len(out) == 30
     assert walk.full is True
-    assert walk.shortfall() == 0
+    assert walk.gaps() == []
 
 
 def test_arrival_burst_keeps_newest_first() -> None:
@@ -593,9 +627,7 @@ def test_walk_under_arrivals_yields_each_original_once_in_order(
     assert stamps == sorted(stamps, reverse=True)
     assert walk.expected == len(originals)
     assert walk.full is True
-    newest_second = sum(1 for log in originals if log.created_at == originals[0].created_at)
-    if newest_second <= per_page:  # otherwise: test_shortfall_zero_for_complete_walk_with_top_ties
-        assert walk.shortfall() == 0
+    assert settle(walk, current, per_page) == []
     original_ids = set(ids(originals))
     assert [i for i in yielded if i in original_ids] == ids(originals)
     assert all(i in original_ids or i > 10_000 for i in yielded)

@@ -1,0 +1,358 @@
+"""The proof of completeness, attacked: late commits, fast clocks, reordered ties and arrivals together.
+
+A small server of its own (not the emulator) keeps entries newest first with no tie-breaker and, between
+requests, reorders every run of equal timestamps, writes entries at the top, in the newest second,
+late (seconds below the top, with old ids) and from a fast clock. Whatever it does, a walk either yields
+every entry that existed when it began, or raises IncompleteWalkError: never a silent loss.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatwoot_audit import AuditLog, AuditLogPage, IncompleteWalkError
+from chatwoot_audit._completeness import Ledger
+from chatwoot_audit._errors import ChatwootError
+from chatwoot_audit._pagination import LogWalk
+from chatwoot_audit._walker import Emit, Fetch, Wait, Walker
+
+T0 = 1_781_600_000
+
+
+def entry(entry_id: int, stamp: int) -> AuditLog:
+    return AuditLog(id=entry_id, action="update", created_at=datetime.fromtimestamp(stamp, UTC))
+
+
+class Hostile:
+    """Entries newest first; every request may reorder ties and make new entries visible anywhere."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        entries: int,
+        per_page: int,
+        tie_density: float,
+        arrivals: float,
+        late: float,
+        late_window: int,
+        same_second: float,
+        skew: float,
+        faults: float = 0.0,
+        reorder: bool = True,
+        burst: tuple[int, int] | None = None,
+    ) -> None:
+        self.rng = rng
+        self.per_page = per_page
+        self.arrivals, self.late, self.late_window = arrivals, late, late_window
+        self.same_second, self.skew, self.faults = same_second, skew, faults
+        self.reorder, self.burst = reorder, burst
+        stamp = T0
+        self.rows: list[tuple[int, int]] = []  # (stamp, id), oldest first
+        for entry_id in range(1, entries + 1):
+            if rng.random() > tie_density:
+                stamp += rng.randint(1, 3)
+            self.rows.append((stamp, entry_id))
+        self.next_id = entries + 1000  # ids handed out late may be lower than this
+        self.spare_ids = list(range(entries + 1, entries + 1000))
+        self.requests = 0
+
+    @property
+    def honest_newest(self) -> int:
+        return max((stamp for stamp, _ in self.rows if stamp < T0 + 10**6), default=T0)
+
+    def snapshot(self) -> set[int]:
+        return {entry_id for _, entry_id in self.rows}
+
+    def _insert(self, stamp: int, entry_id: int) -> None:
+        index = len(self.rows)
+        while index > 0 and self.rows[index - 1][0] > stamp:
+            index -= 1
+        # Among equal stamps, anywhere: there is no tie-breaker.
+        low = index
+        while low > 0 and self.rows[low - 1][0] == stamp:
+            low -= 1
+        self.rows.insert(self.rng.randint(low, index), (stamp, entry_id))
+
+    def _happen(self) -> None:
+        # At most one new entry a request: a server whose list grows faster than a walk reads never ends.
+        rng = self.rng
+        newest = self.honest_newest
+        if self.burst is not None and self.requests == self.burst[0]:
+            for _ in range(self.burst[1]):  # a bulk change: many entries in one second, at the top
+                self.next_id += 1
+                self._insert(newest + 1, self.next_id)
+        roll = rng.random()
+        if roll < self.arrivals:
+            self.next_id += 1
+            self._insert(newest + rng.randint(1, 2), self.next_id)
+        elif (roll := rng.random()) < self.same_second:
+            self.next_id += 1
+            self._insert(newest, self.next_id)
+        elif (roll := rng.random()) < self.late and self.spare_ids:
+            # A slow transaction: stamped seconds below the top, with an id taken long ago.
+            entry_id = self.spare_ids.pop(rng.randrange(len(self.spare_ids)))
+            self._insert(newest - rng.randint(1, self.late_window), entry_id)
+        elif rng.random() < self.skew:
+            self.next_id += 1
+            self._insert(T0 + 10**6 + rng.randint(0, 3600), self.next_id)
+
+    def page(self, number: int) -> AuditLogPage | ChatwootError:
+        self.requests += 1
+        try:
+            if self.rng.random() < self.faults:
+                return ChatwootError("a transient fault")
+            newest_first = self.rows[::-1]
+            # Reorder every run of equal timestamps for this answer.
+            shuffled: list[tuple[int, int]] = []
+            start = 0
+            for index in range(1, len(newest_first) + 1):
+                if index == len(newest_first) or newest_first[index][0] != newest_first[start][0]:
+                    run = newest_first[start:index]
+                    if self.reorder:
+                        self.rng.shuffle(run)
+                    shuffled += run
+                    start = index
+            begin = (number - 1) * self.per_page
+            items = tuple(entry(entry_id, stamp) for stamp, entry_id in shuffled[begin : begin + self.per_page])
+            return AuditLogPage(items=items, current_page=number, per_page=self.per_page, total_entries=len(self.rows))
+        finally:
+            self._happen()
+
+
+def run(walker: Walker, serve: Callable[[int], AuditLogPage | ChatwootError], *, window: int) -> list[int]:
+    """Drive a walker like the clients do, up to ``window`` pages on their way at once, delivered in any order."""
+    out: list[int] = []
+    on_the_way: list[int] = []
+    rng = random.Random(window)
+    for _ in range(20_000):
+        action = walker.step()
+        if action is None:
+            return out
+        if isinstance(action, Emit):
+            out.extend(log.id for log in action.logs)
+        elif isinstance(action, Fetch):
+            on_the_way.extend(action.pages)
+            if window == 1:
+                walker.deliver({n: serve(n) for n in on_the_way})
+                on_the_way.clear()
+        elif isinstance(action, Wait):
+            # Answers come back in any order: serve some others first.
+            rng.shuffle(on_the_way)
+            on_the_way.remove(action.page)
+            ready = {n: serve(n) for n in on_the_way[: rng.randint(0, len(on_the_way))]}
+            ready[action.page] = serve(action.page)
+            on_the_way = [n for n in on_the_way if n not in ready]
+            walker.deliver(ready)
+    raise AssertionError("the walk did not end")
+
+
+hazards = st.fixed_dictionaries(
+    {
+        "entries": st.integers(min_value=0, max_value=120),
+        "per_page": st.sampled_from([2, 3, 5, 15, 25]),
+        "tie_density": st.floats(min_value=0.0, max_value=0.9),
+        "arrivals": st.floats(min_value=0.0, max_value=1.0),
+        "late": st.floats(min_value=0.0, max_value=1.0),
+        "late_window": st.integers(min_value=1, max_value=120),
+        "same_second": st.floats(min_value=0.0, max_value=0.5),
+        "skew": st.floats(min_value=0.0, max_value=0.2),
+    }
+)
+
+
+@given(hazards=hazards, seed=st.integers(min_value=0, max_value=2**32), concurrency=st.sampled_from([1, 3, 8]))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_full_walk_never_loses_an_entry_silently(
+    hazards: dict[str, int | float], seed: int, concurrency: int
+) -> None:
+    """Every entry that existed at the start is yielded, once, or the walk says how many it could not find."""
+    server = Hostile(random.Random(seed), **hazards)  # type: ignore[arg-type]
+    owed = server.snapshot()
+    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    try:
+        out = run(walker, server.page, window=concurrency)
+    except IncompleteWalkError:
+        return
+    assert len(out) == len(set(out))
+    assert owed <= set(out), f"lost {sorted(owed - set(out))} silently"
+
+
+@given(hazards=hazards, seed=st.integers(min_value=0, max_value=2**32), data=st.data())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_windowed_walk_never_loses_an_entry_silently(
+    hazards: dict[str, int | float], seed: int, data: st.DataObject
+) -> None:
+    """The same for since/until windows: every entry of the window that existed at the start."""
+    server = Hostile(random.Random(seed), **hazards)  # type: ignore[arg-type]
+    stamps = [stamp for stamp, _ in server.rows] or [T0]
+    low = data.draw(st.integers(min_value=min(stamps) - 2, max_value=max(stamps) + 2), label="since")
+    high = data.draw(st.integers(min_value=low, max_value=max(stamps) + 3), label="until")
+    since, until = datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+    owed = {entry_id for stamp, entry_id in server.rows if low <= stamp <= high}
+    walker = Walker(
+        LogWalk(since=since, until=until), concurrency=data.draw(st.sampled_from([1, 4])), check_completeness=True
+    )
+    try:
+        out = run(walker, server.page, window=walker.concurrency)
+    except IncompleteWalkError:
+        return
+    assert len(out) == len(set(out))
+    assert owed <= set(out), f"lost {sorted(owed - set(out))} silently"
+
+
+def walk_cost(seed: int, **hazards: int | float) -> tuple[bool, int, int]:
+    """Whether a sequential walk completed, the requests it made, and the pages a plain walk reads."""
+    server = Hostile(random.Random(seed), **hazards)  # type: ignore[arg-type]
+    pages = -(-len(server.rows) // server.per_page)
+    walker = Walker(LogWalk(), check_completeness=True)
+    try:
+        run(walker, server.page, window=1)
+    except IncompleteWalkError:
+        return False, server.requests, pages
+    return True, server.requests, pages
+
+
+def test_reordered_ties_without_arrivals_always_complete() -> None:
+    """With nothing arriving, reordered ties are always repaired: no walk gives up."""
+    for seed in range(40):
+        done, _, _ = walk_cost(
+            seed, entries=600, per_page=25, tie_density=0.6, arrivals=0, late=0, late_window=1, same_second=0, skew=0
+        )
+        assert done, seed
+
+
+def test_arrivals_at_the_top_always_complete() -> None:
+    """Arrivals at the top and in the newest second, with reordered ties, never make a walk give up."""
+    for seed in range(40):
+        done, _, _ = walk_cost(
+            seed,
+            entries=300,
+            per_page=25,
+            tie_density=0.5,
+            arrivals=0.8,
+            late=0,
+            late_window=1,
+            same_second=0.3,
+            skew=0.05,
+        )
+        assert done, seed
+
+
+def test_late_commits_now_and_then_complete() -> None:
+    """Slow transactions every few requests are found: most walks complete, none loses an entry silently."""
+    completed = 0
+    for seed in range(30):
+        server = Hostile(
+            random.Random(seed),
+            entries=600,
+            per_page=25,
+            tie_density=0.5,
+            arrivals=0.5,
+            late=0.2,
+            late_window=120,
+            same_second=0.1,
+            skew=0.0,
+        )
+        owed = server.snapshot()
+        walker = Walker(LogWalk(), check_completeness=True)
+        try:
+            out = run(walker, server.page, window=1)
+        except IncompleteWalkError:
+            continue
+        assert owed <= set(out)
+        completed += 1
+    assert completed >= 25
+
+
+def test_faults_during_recovery_are_raised_not_swallowed() -> None:
+    """A page that fails while the walk re-reads ends the walk with that error."""
+    server = Hostile(
+        random.Random(3),
+        entries=200,
+        per_page=5,
+        tie_density=0.8,
+        arrivals=0,
+        late=0,
+        late_window=1,
+        same_second=0,
+        skew=0,
+        faults=0.05,
+    )
+    walker = Walker(LogWalk(), check_completeness=True)
+    with pytest.raises(ChatwootError):
+        run(walker, server.page, window=1)
+
+
+def test_an_answer_out_of_order_proves_nothing() -> None:
+    """A page that is not newest first gives no cuts: its bands cannot certify."""
+    ledger = Ledger()
+    items = [entry(1, T0), entry(2, T0 + 5)]
+    ledger.start(items, 2)
+    ledger.record(items, 1, 2, 2)
+    assert ledger.gaps() != []
+
+
+@pytest.mark.parametrize(
+    "hazards",
+    [
+        {"arrivals": 0.0, "late": 0.0, "same_second": 0.0},
+        {"arrivals": 0.3, "late": 0.05, "same_second": 0.1},
+        {"arrivals": 0.0, "late": 0.3, "same_second": 0.0},
+    ],
+    ids=["quiet", "busy", "late"],
+)
+def test_a_long_walk_forgets_what_it_proved_and_still_loses_nothing(hazards: dict[str, float]) -> None:
+    """Past a few hundred pages a walk forgets the entries it has proven; repeats of them stay unyielded."""
+    for seed in range(2):
+        server = Hostile(
+            random.Random(seed), entries=1500, per_page=5, tie_density=0.5, late_window=60, skew=0.0, **hazards
+        )
+        owed = server.snapshot()
+        walk = LogWalk()
+        walker = Walker(walk, concurrency=1 + seed, check_completeness=True)
+        try:
+            out = run(walker, server.page, window=walker.concurrency)
+        except IncompleteWalkError:
+            assert hazards["late"] > 0
+            continue
+        assert len(out) == len(set(out))
+        assert owed <= set(out)
+
+
+@pytest.mark.parametrize("burst", [None, (300, 7), (300, 60)], ids=["quiet", "a-few", "a-bulk-change"])
+def test_what_a_walk_forgets_stays_delivered_once(burst: tuple[int, int] | None) -> None:
+    """A quiet walk holds only its unproven tail; a burst of arrivals after it has forgotten the entries above
+    pushes some of them onto the pages it reads next: they are not yielded twice, and nothing is lost."""
+    server = Hostile(
+        random.Random(7),
+        entries=4000,
+        per_page=5,
+        tie_density=0.5,
+        arrivals=0,
+        late=0,
+        late_window=1,
+        same_second=0,
+        skew=0,
+        reorder=False,
+        burst=burst,
+    )
+    owed = server.snapshot()
+    walk = LogWalk()
+    held = 0
+
+    def page(number: int) -> AuditLogPage | ChatwootError:
+        nonlocal held
+        held = max(held, len(walk.ledger))
+        return server.page(number)
+
+    out = run(Walker(walk, check_completeness=True), page, window=1)
+    assert len(out) == len(set(out))
+    assert owed <= set(out)
+    assert held < 2000  # the unproven tail, not the history
