@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,112 @@ def pointer_exists(doc: Any, pointer: str) -> bool:
     return isinstance(parent, list) and key.isdigit() and int(key) < len(parent)
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+# What value_at returns for a pointer that names nothing: unlike None, never a value a spec holds.
+MISSING: Any = _Missing()
+
+
+def value_at(doc: Any, pointer: str) -> Any:
+    """What the JSON pointer names in ``doc``, or MISSING."""
+    try:
+        parent, key = _resolve_parent(doc, pointer)
+    except SpecError:
+        return MISSING
+    if isinstance(parent, dict):
+        return parent.get(key, MISSING)
+    if isinstance(parent, list) and key.isdigit() and int(key) < len(parent):
+        return parent[int(key)]
+    return MISSING
+
+
+def escape(token: str) -> str:
+    """A key as one token of a JSON pointer."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def component(doc: Any, ref: str) -> tuple[str, str, Any]:
+    """The kind, name and value of the component a ``#/components/<kind>/<name>`` reference points to."""
+    match = re.fullmatch(r"#/components/([^/]+)/([^/]+)", ref)
+    if match is None:
+        raise SpecError(f"$ref {ref!r} does not point into #/components/ (only those references are supported)")
+    kind, name = (_unescape(token) for token in match.groups())
+    section = (doc.get("components") or {}).get(kind) if isinstance(doc, dict) else None
+    if not isinstance(section, dict) or name not in section:
+        raise SpecError(f"$ref {ref!r} points to nothing in the document")
+    return kind, name, section[name]
+
+
+def deref(doc: Any, node: Any) -> Any:
+    """``node``, or what its ``$ref`` points to when that exists."""
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    if isinstance(ref, str):
+        try:
+            return component(doc, ref)[2]
+        except SpecError:
+            return node
+    return node
+
+
+def schema_types(doc: Any, schema: Any, _seen: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The JSON types a schema accepts in the order it names them, "null" last however it is spelled; () for any.
+
+    OpenAPI 3.0 marks null with ``nullable: true``, 3.1 with a type array: both read the same here.
+    References, oneOf and anyOf contribute their members' types.
+    """
+    if not isinstance(schema, dict):
+        return ()
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        try:
+            target = component(doc, ref)[2]
+        except SpecError:
+            return ()
+        return () if ref in _seen else schema_types(doc, target, _seen | {ref})
+    declared = schema.get("type")
+    found = [str(t) for t in (declared if isinstance(declared, list) else [declared] if declared else [])]
+    for key in ("oneOf", "anyOf"):
+        for member in schema.get(key) or ():
+            member_types = schema_types(doc, member, _seen)
+            if not member_types:
+                return ()
+            found.extend(member_types)
+    if not found:
+        return ()
+    if schema.get("nullable") is True or None in (schema.get("enum") or ()):
+        found.append("null")
+    unique = list(dict.fromkeys(found))
+    return tuple(t for t in unique if t != "null") + (("null",) if "null" in unique else ())
+
+
+def json_schema(node: Any) -> Any:
+    """A copy of an OpenAPI schema as JSON Schema 2020-12 reads it: ``nullable: true`` as a "null" type.
+
+    An OpenAPI 3.0 document spells null with ``nullable``, which JSON Schema ignores; validating against the
+    3.1 spelling accepts what both mean.
+    """
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    # A boolean "nullable" is the keyword; a schema under that name (a property called nullable) stays.
+    out = {
+        key: json_schema(value) for key, value in node.items() if not (key == "nullable" and isinstance(value, bool))
+    }
+    if node.get("nullable") is True:
+        declared = out.get("type")
+        if isinstance(declared, str):
+            out["type"] = [declared, "null"]
+        elif isinstance(declared, list) and "null" not in declared:
+            out["type"] = [*declared, "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
 def load_spec(path: Path = SPEC_PATH) -> Any:
     return load_yaml(path.read_text(encoding="utf-8"))
 
@@ -132,6 +239,9 @@ def merged_spec(spec_path: Path = SPEC_PATH, overrides_path: Path = OVERRIDES_PA
 
 
 def response_schema(spec: Any, status: str = "200") -> Any:
-    """The JSON schema of one response of the audit-log operation, with the spec's components beside it."""
+    """The JSON schema of one response of the audit-log operation, with the spec's components beside it.
+
+    Nullability reads the same in either OpenAPI spelling (see json_schema).
+    """
     schema = spec["paths"][AUDIT_LOGS_PATH]["get"]["responses"][status]["content"]["application/json"]["schema"]
-    return {**schema, "components": spec["components"]}
+    return json_schema({**schema, "components": spec["components"]})

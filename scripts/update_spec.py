@@ -1,7 +1,8 @@
 """Refresh openapi/audit_logs.yaml from Chatwoot's full application spec, and say what changed.
 
-    python scripts/update_spec.py ../chatwoot/swagger/tag_groups/application_swagger.json
-    python scripts/update_spec.py SOURCE --dry-run                   # report only
+    python scripts/update_spec.py SOURCE --check                     # report; exit 1 on a change that matters
+    python scripts/update_spec.py SOURCE                             # write openapi/audit_logs.yaml
+    python scripts/update_spec.py SOURCE --dry-run                   # report only, exit 0
     python scripts/update_spec.py SOURCE --output /tmp/audit_logs.yaml
 
 SOURCE is a path or an http(s) URL, such as the raw file in Chatwoot's repository:
@@ -10,18 +11,26 @@ https://raw.githubusercontent.com/chatwoot/chatwoot/develop/swagger/tag_groups/a
 From the source (JSON or YAML) it keeps the audit-log path, every component that path references
 (transitively: schemas, parameters, responses, the security schemes its `security` names) and the
 document's openapi, info, servers, security and tags, and writes them in the layout of the published spec.
-It then prints what changed against the current openapi/audit_logs.yaml (fields, types, enums,
-parameters, responses; descriptions and examples apart), every override in openapi/overrides.yaml that no
-longer applies, and what to run next. Nothing else is touched: regenerate generated/ yourself.
+It then reports, against the current openapi/audit_logs.yaml:
 
-Exit status: 0 when nothing changed or the new spec was written (or, with --dry-run, would be); 2 when the
-source cannot be used (missing, not JSON or YAML, no audit-log path), with a one-line message.
+- what changed: fields, types, enums, required keys, parameters (with required and default), responses
+  (with media types), the operationId and tags; each with the facade file(s) it concerns, and whether an
+  override hides it. Descriptions, examples and the document's info, tags and servers are listed apart.
+- what each override in openapi/overrides.yaml now does: one whose target upstream changed hides that
+  change (a pinned one holds a name on purpose), one the new spec makes redundant can go, one that no
+  longer applies must be fixed before regenerating.
+- what the facade (chatwoot_audit/) must change to match the new merged spec, edit by edit.
+
+Nothing else is touched: regenerate generated/ yourself.
+
+Exit status: 0 when nothing changed or the new spec was written (or, with --dry-run, would be); with
+--check, which never writes, 0 when only descriptions and examples changed and 1 on anything else; 2 when
+the source cannot be used (missing, not JSON or YAML, no audit-log path), with a one-line message.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import re
@@ -29,25 +38,31 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _contract
 from _spec import (
     AUDIT_LOGS_PATH,
+    MISSING,
     OVERRIDES_PATH,
     ROOT,
     SPEC_PATH,
     SpecError,
     _unescape,
     apply_overrides,
+    component,
+    deref,
     dump_yaml,
+    escape,
+    json_schema,
     load_spec,
     load_yaml,
-    pointer_exists,
     sha256_file,
+    value_at,
 )
 
 TOP_LEVEL = ("openapi", "info", "servers", "security", "tags")
@@ -64,10 +79,14 @@ _NO_WRAP = 1 << 16
 
 @dataclass(frozen=True)
 class Change:
-    """One readable line of a spec diff; ``cosmetic`` ones (descriptions, examples) change no behaviour."""
+    """One readable line of a spec diff; ``cosmetic`` ones (descriptions, examples) change no behaviour.
+
+    ``pointer`` is where in the spec it happened (a JSON pointer): what overrides and facade parts match.
+    """
 
     text: str
     cosmetic: bool = False
+    pointer: str = field(default="", compare=False)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -136,17 +155,6 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-def _component_of(doc: dict[str, Any], ref: str) -> tuple[str, str, Any]:
-    match = re.fullmatch(r"#/components/([^/]+)/([^/]+)", ref)
-    if match is None:
-        raise SpecError(f"$ref {ref!r} does not point into #/components/ (only those references are supported)")
-    kind, name = (_unescape(token) for token in match.groups())
-    section = doc.get("components", {}).get(kind)
-    if not isinstance(section, dict) or name not in section:
-        raise SpecError(f"$ref {ref!r} points to nothing in the document")
-    return kind, name, section[name]
-
-
 def extract(full: dict[str, Any]) -> dict[str, Any]:
     """The audit-log subset of a full Chatwoot spec: the path, what it references, and the document's header."""
     paths = full.get("paths")
@@ -159,11 +167,11 @@ def extract(full: dict[str, Any]) -> dict[str, Any]:
     requirements += [path_item[m].get("security") or [] for m in METHODS if isinstance(path_item.get(m), dict)]
     for requirement in (r for reqs in requirements for r in reqs if isinstance(r, dict)):
         for scheme in requirement:
-            _component_of(full, f"#/components/securitySchemes/{scheme}")
+            component(full, f"#/components/securitySchemes/{scheme}")
             wanted.setdefault("securitySchemes", set()).add(scheme)
     pending = list(_refs(path_item))
     while pending:
-        kind, name, target = _component_of(full, pending.pop())
+        kind, name, target = component(full, pending.pop())
         if name not in wanted.setdefault(kind, set()):
             wanted[kind].add(name)
             pending.extend(_refs(target))
@@ -244,31 +252,38 @@ def render(spec: dict[str, Any], current: Any) -> str:
 
 _COSMETIC = frozenset({"description", "summary", "example", "examples", "externalDocs", "x-codeSamples"})
 _SCHEMA_HANDLED = frozenset({"type", "nullable", "format", "enum", "required", "properties", "items", "$ref"})
+# The document's info, tag descriptions and servers reach no generated code but docstrings: the package
+# and project names are configured, and the facade passes its own base URL.
+_DOCUMENTATION = frozenset({"info", "tags", "servers"})
+_OPERATION = f"/paths/{escape(AUDIT_LOGS_PATH)}"
 
 
 def _brief(value: Any) -> str:
+    if value is MISSING:
+        return "(absent)"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 40 else ""
 
 
-def _key_changes(label: str, old: Any, new: Any, skip: frozenset[str] = frozenset()) -> Iterator[Change]:
+def _key_changes(
+    label: str, old: Any, new: Any, skip: frozenset[str] = frozenset(), pointer: str = ""
+) -> Iterator[Change]:
     """One line per top-level key of two mappings that differs, other than the ``skip`` ones."""
     old_map = old if isinstance(old, dict) else {}
     new_map = new if isinstance(new, dict) else {}
     for key in [*old_map, *(k for k in new_map if k not in old_map)]:
         if key in skip or old_map.get(key) == new_map.get(key):
             continue
-        cosmetic = key in _COSMETIC
+        cosmetic, where = key in _COSMETIC, f"{pointer}/{escape(key)}"
         if key not in new_map:
-            yield Change(f"{label} {key} removed", cosmetic)
+            yield Change(f"{label} {key} removed", cosmetic, where)
         elif key not in old_map:
             shown = _brief(new_map[key])
-            yield Change(f"{label} {key} added" + (f": {shown}" if shown else ""), cosmetic)
+            yield Change(f"{label} {key} added" + (f": {shown}" if shown else ""), cosmetic, where)
         else:
             before, after = _brief(old_map[key]), _brief(new_map[key])
-            yield Change(
-                f"{label} {key} {before} -> {after}" if before and after else f"{label} {key} changed", cosmetic
-            )
+            text = f"{label} {key} {before} -> {after}" if before and after else f"{label} {key} changed"
+            yield Change(text, cosmetic, where)
 
 
 def _type_text(schema: Any) -> str:
@@ -292,11 +307,11 @@ def _type_text(schema: Any) -> str:
     return " | ".join(names) or combined or "any"
 
 
-def _enum_change(label: str, old: Any, new: Any) -> Change:
+def _enum_change(label: str, old: Any, new: Any, pointer: str) -> Change:
     if not isinstance(new, list):
-        return Change(f"{label} enum removed (now open; was {', '.join(map(str, old))})")
+        return Change(f"{label} enum removed (now open; was {', '.join(map(str, old))})", pointer=pointer)
     if not isinstance(old, list):
-        return Change(f"{label} enum added: {', '.join(map(str, new))}")
+        return Change(f"{label} enum added: {', '.join(map(str, new))}", pointer=pointer)
     parts = [
         f"{verb} {', '.join(map(str, values))}"
         for verb, values in (
@@ -305,113 +320,145 @@ def _enum_change(label: str, old: Any, new: Any) -> Change:
         )
         if values
     ]
-    return Change(f"{label} enum values {'; '.join(parts)}" if parts else f"{label} enum values reordered")
+    return Change(
+        f"{label} enum values {'; '.join(parts)}" if parts else f"{label} enum values reordered", False, pointer
+    )
 
 
-def _schema_changes(label: str, old: Any, new: Any) -> Iterator[Change]:
+def _schema_changes(label: str, old: Any, new: Any, pointer: str = "") -> Iterator[Change]:
     """Fields added or removed, types, enums and required keys changed, recursively through inline schemas."""
     if old == new:
         return
     if not isinstance(old, dict) or not isinstance(new, dict):
-        yield Change(f"{label} changed")
+        yield Change(f"{label} changed", pointer=pointer)
         return
     if _type_text(old) != _type_text(new):
-        yield Change(f"{label} type {_type_text(old)} -> {_type_text(new)}")
+        yield Change(f"{label} type {_type_text(old)} -> {_type_text(new)}", pointer=f"{pointer}/type")
+    elif "null" in _type_text(old).split(" | ") and _nullability(old) != _nullability(new):
+        yield Change(f"{label} null spelled as {_nullability(new)}, was {_nullability(old)}", True, f"{pointer}/type")
     if old.get("enum") != new.get("enum"):
-        yield _enum_change(label, old.get("enum"), new.get("enum"))
+        yield _enum_change(label, old.get("enum"), new.get("enum"), f"{pointer}/enum")
     old_required, new_required = set(old.get("required") or []), set(new.get("required") or [])
-    yield from (Change(f"{label}.{name} now required") for name in sorted(new_required - old_required))
-    yield from (Change(f"{label}.{name} no longer required") for name in sorted(old_required - new_required))
+    required = f"{pointer}/required"
+    yield from (Change(f"{label}.{name} now required", False, required) for name in sorted(new_required - old_required))
+    yield from (
+        Change(f"{label}.{name} no longer required", False, required) for name in sorted(old_required - new_required)
+    )
     old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
     for name, schema in new_props.items():
         if name not in old_props:
-            yield Change(f"{label}.{name} added ({_type_text(schema)})")
+            yield Change(f"{label}.{name} added ({_type_text(schema)})", pointer=f"{pointer}/properties/{escape(name)}")
     for name, schema in old_props.items():
+        where = f"{pointer}/properties/{escape(name)}"
         if name not in new_props:
-            yield Change(f"{label}.{name} removed")
+            yield Change(f"{label}.{name} removed", pointer=where)
         else:
-            yield from _schema_changes(f"{label}.{name}", schema, new_props[name])
+            yield from _schema_changes(f"{label}.{name}", schema, new_props[name], where)
     # A referenced item type is named by _type_text; only an inline one has insides of its own to compare.
     old_items, new_items = old.get("items"), new.get("items")
     if isinstance(old_items, dict) and isinstance(new_items, dict) and "$ref" not in {*old_items, *new_items}:
-        yield from _schema_changes(f"{label}[]", old_items, new_items)
-    yield from _key_changes(label, old, new, skip=_SCHEMA_HANDLED)
+        yield from _schema_changes(f"{label}[]", old_items, new_items, f"{pointer}/items")
+    yield from _key_changes(label, old, new, skip=_SCHEMA_HANDLED, pointer=pointer)
+
+
+def _nullability(schema: dict[str, Any]) -> str:
+    return "nullable: true (OpenAPI 3.0)" if schema.get("nullable") is True else "a type array (OpenAPI 3.1)"
 
 
 def _mapping(node: Any) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def _deref(spec: Any, node: Any) -> dict[str, Any]:
-    """``node``, or what its ``$ref`` points to; {} for anything that is not a mapping."""
-    ref = _mapping(node).get("$ref")
-    if isinstance(ref, str):
-        with contextlib.suppress(SpecError):
-            node = _component_of(spec, ref)[2]
-    return _mapping(node)
-
-
-def _parameters(spec: Any, path_item: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
-    """The operation's parameters by a readable key, path-level ones included, references resolved."""
-    found: dict[str, Any] = {}
-    for raw in [*(path_item.get("parameters") or []), *(operation.get("parameters") or [])]:
-        param = _deref(spec, raw)
-        if param:
-            found[f"{param.get('name')} ({param.get('in')})"] = param
+def _parameters(spec: Any, path_item: dict[str, Any], method: str) -> dict[str, tuple[str, Any]]:
+    """The operation's parameters by a readable key, path-level ones included, references resolved, each with
+    the pointer to where it is written."""
+    found: dict[str, tuple[str, Any]] = {}
+    for where, raw_list in (("", path_item.get("parameters")), (f"/{method}", path_item[method].get("parameters"))):
+        for index, raw in enumerate(raw_list or []):
+            param = _mapping(deref(spec, raw))
+            if param:
+                ref = _mapping(raw).get("$ref")
+                pointer = str(ref)[1:] if isinstance(ref, str) else f"{_OPERATION}{where}/parameters/{index}"
+                found[f"{param.get('name')} ({param.get('in')})"] = (pointer, param)
     return found
+
+
+def _parameter_text(param: dict[str, Any]) -> str:
+    """What the report says of a parameter: its type, whether it is required, its default."""
+    schema = _mapping(param.get("schema"))
+    parts = [_type_text(schema), "required" if param.get("required") is True else "optional"]
+    if "default" in schema:
+        parts.append(f"default {_brief(schema['default']) or 'set'}: sent on every request")
+    return ", ".join(parts)
+
+
+def _media_text(spec: Any, response: Any) -> str:
+    """The media types of a response, with the schema of each: ``application/json: auth_error``."""
+    content = _mapping(_mapping(deref(spec, response)).get("content"))
+    shown = [f"{media}: {_type_text(_mapping(value).get('schema'))}" for media, value in content.items()]
+    return ", ".join(shown) or "no content"
 
 
 def _operation_changes(prefix: str, old_spec: Any, new_spec: Any, method: str) -> Iterator[Change]:
     old_item, new_item = old_spec["paths"][AUDIT_LOGS_PATH], new_spec["paths"][AUDIT_LOGS_PATH]
     old_op, new_op = old_item[method], new_item[method]
-    old_params = _parameters(old_spec, old_item, old_op)
-    new_params = _parameters(new_spec, new_item, new_op)
-    for key, param in new_params.items():
+    here = f"{_OPERATION}/{method}"
+    old_params = _parameters(old_spec, old_item, method)
+    new_params = _parameters(new_spec, new_item, method)
+    for key, (where, param) in new_params.items():
         if key not in old_params:
-            yield Change(f"{prefix}parameter {key} added ({_type_text(param.get('schema'))})")
-    for key, param in old_params.items():
+            yield Change(f"{prefix}parameter {key} added ({_parameter_text(param)})", pointer=where)
+    for key, (where, param) in old_params.items():
         if key not in new_params:
-            yield Change(f"{prefix}parameter {key} removed")
+            yield Change(f"{prefix}parameter {key} removed ({_parameter_text(param)})", pointer=where)
             continue
-        label = f"{prefix}parameter {key}"
-        yield from _schema_changes(label, param.get("schema"), new_params[key].get("schema"))
-        yield from _key_changes(label, param, new_params[key], skip=frozenset({"schema", "name", "in"}))
+        label, (new_where, new_param) = f"{prefix}parameter {key}", new_params[key]
+        yield from _schema_changes(label, param.get("schema"), new_param.get("schema"), f"{new_where}/schema")
+        yield from _key_changes(label, param, new_param, skip=frozenset({"schema", "name", "in"}), pointer=new_where)
 
     old_responses, new_responses = old_op.get("responses") or {}, new_op.get("responses") or {}
     for code, response in new_responses.items():
         if code not in old_responses:
-            content = _deref(new_spec, (_deref(new_spec, response).get("content") or {}).get("application/json"))
-            shown = f" ({_type_text(content['schema'])})" if "schema" in content else ""
-            yield Change(f"{prefix}response {code} added{shown}")
+            where = f"{here}/responses/{escape(str(code))}"
+            yield Change(f"{prefix}response {code} added ({_media_text(new_spec, response)})", pointer=where)
     for code, response in old_responses.items():
+        where = f"{here}/responses/{escape(str(code))}"
         if code not in new_responses:
-            yield Change(f"{prefix}response {code} removed")
+            yield Change(f"{prefix}response {code} removed (was {_media_text(old_spec, response)})", pointer=where)
             continue
-        old_r, new_r = _deref(old_spec, response), _deref(new_spec, new_responses[code])
+        old_r, new_r = _mapping(deref(old_spec, response)), _mapping(deref(new_spec, new_responses[code]))
         old_content, new_content = old_r.get("content") or {}, new_r.get("content") or {}
         for media in [*old_content, *(m for m in new_content if m not in old_content)]:
             label = f"{prefix}response {code}" + ("" if media == "application/json" else f" ({media})")
+            at = f"{where}/content/{escape(media)}"
             if media not in new_content:
-                yield Change(f"{label} content removed")
+                yield Change(f"{prefix}response {code} content {media} removed", pointer=at)
             elif media not in old_content:
-                yield Change(f"{label} content added ({_type_text(_mapping(new_content[media]).get('schema'))})")
+                shown = _type_text(_mapping(new_content[media]).get("schema"))
+                yield Change(f"{prefix}response {code} content {media} added ({shown})", pointer=at)
             else:
                 old_schema, new_schema = (
                     _mapping(old_content[media]).get("schema"),
                     _mapping(new_content[media]).get("schema"),
                 )
-                yield from _schema_changes(label, old_schema, new_schema)
-        yield from _key_changes(f"{prefix}response {code}", old_r, new_r, skip=frozenset({"content"}))
-    yield from _key_changes(f"{prefix}operation", old_op, new_op, skip=frozenset({"parameters", "responses"}))
+                yield from _schema_changes(label, old_schema, new_schema, f"{at}/schema")
+        yield from _key_changes(f"{prefix}response {code}", old_r, new_r, skip=frozenset({"content"}), pointer=where)
+    yield from _key_changes(
+        f"{prefix}operation", old_op, new_op, skip=frozenset({"parameters", "responses"}), pointer=here
+    )
 
 
 def diff_specs(old: Any, new: Any) -> list[Change]:
     """What changed from ``old`` to ``new`` (two audit-log specs), one readable line each."""
-    changes = list(_key_changes("top-level", old, new, skip=frozenset({"paths", "components"})))
+    changes = [
+        Change(c.text, c.cosmetic or c.pointer.lstrip("/") in _DOCUMENTATION, c.pointer)
+        for c in _key_changes("top-level", old, new, skip=frozenset({"paths", "components"}))
+    ]
     old_item = (old.get("paths") or {}).get(AUDIT_LOGS_PATH) if isinstance(old, dict) else None
     new_item = (new.get("paths") or {}).get(AUDIT_LOGS_PATH) if isinstance(new, dict) else None
     if not isinstance(old_item, dict) or not isinstance(new_item, dict):
-        return [*changes, Change(f"path {AUDIT_LOGS_PATH} {'added' if isinstance(new_item, dict) else 'removed'}")]
+        verb = "added" if isinstance(new_item, dict) else "removed"
+        return [*changes, Change(f"path {AUDIT_LOGS_PATH} {verb}", pointer=_OPERATION)]
     for method in METHODS:
         # The audit-log path has one operation, GET: its changes read best without a prefix.
         prefix = "" if method == "get" else f"{method.upper()} "
@@ -419,8 +466,11 @@ def diff_specs(old: Any, new: Any) -> list[Change]:
         if isinstance(old_op, dict) and isinstance(new_op, dict):
             changes.extend(_operation_changes(prefix, old, new, method))
         elif isinstance(old_op, dict) or isinstance(new_op, dict):
-            changes.append(Change(f"operation {method.upper()} {'added' if new_op else 'removed'}"))
-    changes.extend(_key_changes("path", old_item, new_item, skip=frozenset({*METHODS, "parameters"})))
+            verb = "added" if new_op else "removed"
+            changes.append(Change(f"operation {method.upper()} {verb}", pointer=f"{_OPERATION}/{method}"))
+    changes.extend(
+        _key_changes("path", old_item, new_item, skip=frozenset({*METHODS, "parameters"}), pointer=_OPERATION)
+    )
 
     old_components, new_components = old.get("components") or {}, new.get("components") or {}
     for kind in [*old_components, *(k for k in new_components if k not in old_components)]:
@@ -430,15 +480,53 @@ def diff_specs(old: Any, new: Any) -> list[Change]:
         noun = {"schemas": "schema", "securitySchemes": "security scheme"}.get(kind, f"component {kind}")
         for name in new_section:
             if name not in old_section:
-                changes.append(Change(f"{noun} {name} added"))
+                changes.append(Change(f"{noun} {name} added", pointer=f"/components/{kind}/{escape(name)}"))
         for name, value in old_section.items():
+            where = f"/components/{kind}/{escape(name)}"
             if name not in new_section:
-                changes.append(Change(f"{noun} {name} removed"))
+                changes.append(Change(f"{noun} {name} removed", pointer=where))
             elif kind == "schemas":
-                changes.extend(_schema_changes(name, value, new_section[name]))
+                changes.extend(_schema_changes(name, value, new_section[name], where))
             else:
-                changes.extend(_key_changes(f"{noun} {name}", value, new_section[name]))
+                changes.extend(_key_changes(f"{noun} {name}", value, new_section[name], pointer=where))
     return changes
+
+
+# ------------------------------------------------------------------------------------ the facade's part
+
+
+def facade_part(change: Change, entry_schema: str = "audit_log") -> str | None:
+    """Which facade file(s) a change concerns, and why; None for a change no facade code reads."""
+    if change.cosmetic:
+        return None
+    tokens = [_unescape(t) for t in change.pointer.split("/")[1:]]
+    if tokens[:3] == ["components", "schemas", entry_schema]:
+        name = tokens[4] if len(tokens) > 4 and tokens[3] == "properties" else None
+        if name == "action" and tokens[5:6] == ["enum"]:
+            return "chatwoot_audit/_models.py (AuditAction names the known actions; AuditLog.action stays open)"
+        if name in _contract.ENTRY_BY_HAND:
+            return f"chatwoot_audit/_convert.py (parse_entry reads {name} by hand) and chatwoot_audit/_models.py"
+        return "chatwoot_audit/_models.py (FIELDS and AuditLog; the parser takes its types from the regenerated table)"
+    if tokens[:1] == ["components"] and tokens[1:2] == ["securitySchemes"]:
+        return "chatwoot_audit/_config.py (token_header) and chatwoot_audit/_http.py (request_headers)"
+    if tokens[:2] == ["components", "parameters"] or "parameters" in tokens[2:4]:
+        return "chatwoot_audit/_http.py (PageRequest sends page, and every default the spec gives a parameter)"
+    if tokens[:2] != ["paths", AUDIT_LOGS_PATH] or len(tokens) < 4:
+        return None
+    if tokens[3] in ("operationId", "tags"):
+        return (
+            "none in chatwoot_audit/ (it reads chatwoot_audit_generated.spec_table), but the generated endpoint "
+            "module and page class are named after it: code using client.generated, tests/test_generated.py, "
+            "tests/test_client.py and class_overrides in openapi/generator.yaml"
+        )
+    if tokens[3:5] == ["responses", "200"]:
+        return "chatwoot_audit/_convert.py (parse_page) and chatwoot_audit/_models.py (AuditLogPage)"
+    if tokens[3:4] == ["responses"]:
+        return "chatwoot_audit/_errors.py (one status -> class table) and chatwoot_audit/_http.py (status_error)"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ overrides
 
 
 def override_problems(spec: Any, overrides: Any) -> list[str]:
@@ -457,16 +545,116 @@ def override_problems(spec: Any, overrides: Any) -> list[str]:
     return problems
 
 
-def overrides_now_upstream(old: Any, new: Any, overrides: Any) -> list[str]:
-    """Overrides that add something the old spec lacked and the new one has: they now overwrite upstream."""
+def label(pointer: str) -> str:
+    """A pointer as the report names it: ``audit_log.user_id type``, ``response 200.per_page``, ``operationId``."""
+    tokens = [_unescape(t) for t in pointer.split("/")[1:]]
+    if tokens[:2] == ["components", "schemas"] and len(tokens) > 2:
+        text, rest = tokens[2], tokens[3:]
+    elif tokens[:2] == ["paths", AUDIT_LOGS_PATH] and len(tokens) > 3 and tokens[3] == "responses":
+        text, rest = f"response {tokens[4]}" if len(tokens) > 4 else "responses", tokens[5:]
+        if rest[:1] == ["content"] and len(rest) > 2 and rest[2] == "schema":
+            rest = rest[3:]
+    elif tokens[:2] == ["paths", AUDIT_LOGS_PATH] and len(tokens) > 3:
+        text, rest = tokens[3], tokens[4:]
+    else:
+        return pointer
+    while rest:
+        if rest[0] == "properties" and len(rest) > 1:
+            text, rest = f"{text}.{rest[1]}", rest[2:]
+        elif rest[0] == "items":
+            text, rest = f"{text}[]", rest[1:]
+        else:
+            text, rest = f"{text} {rest[0]}", rest[1:]
+    return text
+
+
+def _described(pointer: str, old: Any, new: Any) -> list[Change]:
+    """What changed at ``pointer`` between two values, as the diff words it."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return list(_schema_changes(label(pointer), old, new, pointer))
+    shown = (_value_text(pointer, old), _value_text(pointer, new))
+    return [
+        Change(
+            f"{label(pointer)} {shown[0] or 'changed'} -> {shown[1] or '(long)'}",
+            pointer.endswith(tuple(f"/{k}" for k in _COSMETIC)),
+            pointer,
+        )
+    ]
+
+
+def _value_text(pointer: str, value: Any) -> str:
+    if pointer.endswith("/type") and isinstance(value, list):
+        return " | ".join(map(str, value))
+    return _brief(value)
+
+
+def audit_overrides(old: Any, new: Any, overrides: Any) -> list[Change]:
+    """What each override does to the new upstream spec that it did not do to the old one, one line each.
+
+    An override whose target upstream changed hides that change (a pinned one holds a name on purpose,
+    and the line says so); one without which the new merged spec would be the same is redundant. Each line
+    is cosmetic when all it hides is.
+    """
+    items = overrides if isinstance(overrides, list) else []
+    merged = _merged_or_none(new, items)
     found = []
-    for number, item in enumerate(overrides if isinstance(overrides, list) else [], start=1):
-        if not isinstance(item, dict) or item.get("op") != "add" or not isinstance(item.get("path"), str):
-            continue
-        path = item["path"]
-        if pointer_exists(new, path) and not pointer_exists(old, path):
-            found.append(f"override #{number} adds {path}, which the new spec now has itself")
+    for number, item in enumerate(items, start=1):
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            others = items[: number - 1] + items[number:]
+            redundant = merged is not None and item.get("pin") is not True and _merged_or_none(new, others) == merged
+            change = _audit_one(number, item, value_at(old, item["path"]), value_at(new, item["path"]), redundant)
+            if change is not None:
+                found.append(change)
     return found
+
+
+def _audit_one(number: int, item: dict[str, Any], before: Any, after: Any, redundant: bool) -> Change | None:
+    pointer, op, name = item["path"], item.get("op"), f"override #{number}"
+    where = label(pointer)
+    if redundant:
+        return Change(
+            f"{name} ({op} {where}) is redundant: the new spec says the same without it; drop it", False, pointer
+        )
+    if before == after or (op == "remove" and after is MISSING):
+        return None  # unchanged upstream, or removed there too (then it no longer applies: reported apart)
+    if before is MISSING and op == "add":
+        shown = f" ({_brief(after)})" if _brief(after) else ""
+        return Change(
+            f"{name} adds {where}, which the new spec now has itself{shown}: check it is still needed", False, pointer
+        )
+    hidden = _described(pointer, before, after)
+    texts = "; ".join(c.text for c in hidden)
+    value = _value_text(pointer, item.get("value"))
+    if item.get("pin") is True:
+        return Change(f"{name} pins {where} to {value}, which upstream changed: {texts}", False, pointer)
+    kept = "the override removes it" if op == "remove" else f"the merged spec keeps {value}" if value else ""
+    return Change(
+        f"{name} hides an upstream change: {texts}" + (f" ({kept})" if kept else ""),
+        all(c.cosmetic for c in hidden),
+        pointer,
+    )
+
+
+def _merged_or_none(spec: Any, overrides: list[Any]) -> Any:
+    try:
+        return json_schema(apply_overrides(spec, overrides))
+    except SpecError:
+        return None
+
+
+def hidden_by(change: Change, new: Any, overrides: Any) -> list[int]:
+    """The numbers of the overrides that hold where ``change`` happened in ``new`` with a value of their own:
+    there the merged spec says what they say, not what upstream now does."""
+    items = overrides if isinstance(overrides, list) else []
+    merged, upstream = _merged_or_none(new, items), json_schema(new)
+    numbers = []
+    for number, item in enumerate(items, start=1):
+        path = item.get("path") if isinstance(item, dict) else None
+        if not isinstance(path, str) or not (change.pointer == path or change.pointer.startswith(f"{path}/")):
+            continue
+        if merged is None or value_at(merged, path) != value_at(upstream, path):
+            numbers.append(number)
+    return numbers
 
 
 # -------------------------------------------------------------------------------------------------- CLI
@@ -484,11 +672,75 @@ def _print_block(title: str, lines: list[str]) -> None:
             print(f"  {line}")
 
 
+@dataclass(frozen=True)
+class Report:
+    """Everything update_spec says about a new upstream spec; ``matters`` is what --check exits 1 on."""
+
+    changes: list[Change]
+    overrides: list[Change]
+    broken_overrides: list[str]
+    facade: list[_contract.Problem]
+    # For each change, the overrides that hide it (hidden_by).
+    hidden: list[list[int]]
+    entry_schema: str = "audit_log"
+
+    @property
+    def matters(self) -> bool:
+        return bool(
+            self.broken_overrides
+            or self.facade
+            or any(not c.cosmetic for c in self.changes)
+            or any(not c.cosmetic for c in self.overrides)
+        )
+
+    def lines(self) -> list[str]:
+        """The changes that matter, each followed by the facade part it concerns and the overrides hiding it."""
+        out = []
+        for change, hiding in zip(self.changes, self.hidden, strict=True):
+            if change.cosmetic:
+                continue
+            out.append(change.text + (f" (hidden by override #{', #'.join(map(str, hiding))})" if hiding else ""))
+            part = facade_part(change, self.entry_schema)
+            if part:
+                out.append(f"    facade: {part}")
+        return out
+
+
+def report(current: Any, new: dict[str, Any], overrides: Any) -> Report:
+    """Compare ``new`` (an extracted upstream spec) with ``current`` under ``overrides``, and the facade with it."""
+    broken = override_problems(new, overrides)
+    facade: list[_contract.Problem] = []
+    entry_schema = "audit_log"
+    if not broken:
+        try:
+            table = _contract.table(apply_overrides(new, overrides if isinstance(overrides, list) else []))
+        except SpecError as exc:
+            facade = [_contract.Problem(f"the merged spec cannot serve the facade: {exc}", fatal=True)]
+        else:
+            entry_schema = table.entry_schema
+            facade = _contract.facade_problems(table)
+    changes = diff_specs(current, new)
+    return Report(
+        changes=changes,
+        overrides=audit_overrides(current, new, overrides),
+        broken_overrides=broken,
+        facade=facade,
+        entry_schema=entry_schema,
+        hidden=[hidden_by(change, new, overrides) if not change.cosmetic else [] for change in changes],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="path or http(s) URL of Chatwoot's full application spec, JSON or YAML")
     parser.add_argument("--output", type=Path, default=SPEC_PATH, help="where to write (openapi/audit_logs.yaml)")
-    parser.add_argument("--dry-run", action="store_true", help="report the changes, write nothing")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="report the changes, write nothing")
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="report and write nothing; exit 1 if anything but descriptions and examples changed",
+    )
     args = parser.parse_args(argv)
     output: Path = args.output
 
@@ -504,24 +756,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"update_spec: openapi/: {exc}", file=sys.stderr)
         return 2
 
-    text = render(new, current)
-    changes = diff_specs(current, new)
-    baseline = _shown(SPEC_PATH)
-    semantic = [c.text for c in changes if not c.cosmetic]
+    found = report(current, new, overrides)
+    baseline, overrides_file = _shown(SPEC_PATH), _shown(OVERRIDES_PATH)
     print(f"Changes from {baseline}:")
-    for line in semantic or ["none to paths, fields, types, enums, parameters or responses"]:
+    for line in found.lines() or ["none to paths, fields, types, enums, parameters or responses"]:
         print(f"  {line}")
-    _print_block("Descriptions and examples only:", [c.text for c in changes if c.cosmetic])
+    _print_block("Descriptions and examples only:", [c.text for c in found.changes if c.cosmetic])
+    _print_block(f"{overrides_file}: what the overrides now do to upstream:", [c.text for c in found.overrides])
     _print_block(
-        f"{_shown(OVERRIDES_PATH)}: these overrides no longer apply to the new spec; fix them before regenerating:",
-        override_problems(new, overrides),
+        f"{overrides_file}: these overrides no longer apply to the new spec; fix them before regenerating:",
+        found.broken_overrides,
     )
     _print_block(
-        f"{_shown(OVERRIDES_PATH)}: these overrides replace what the new spec now says itself; check they are "
-        "still needed:",
-        overrides_now_upstream(current, new, overrides),
+        "The facade (chatwoot_audit/) against the new merged spec; edit it after regenerating:",
+        [p.text for p in found.facade],
     )
 
+    text = render(new, current)
+    if args.check:
+        verdict = "changes that matter (above)" if found.matters else "only descriptions and examples changed"
+        print(f"check: {verdict}; nothing written")
+        return 1 if found.matters else 0
     if output.exists() and output.read_text(encoding="utf-8") == text:
         print(f"{_shown(output)} is up to date")
         return 0
@@ -532,7 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(text, encoding="utf-8")
     print(f"wrote {_shown(output)} (sha256 {sha256_file(output)})")
     if output.resolve() == SPEC_PATH.resolve():
-        print("Next: python scripts/regenerate.py, then review generated/ and note the new spec sha256 in CHANGELOG.md")
+        print(
+            "Next: fix the overrides named above in openapi/overrides.yaml, run python scripts/regenerate.py, "
+            "make the facade edits it names, run the tests, and note the new spec sha256 in CHANGELOG.md"
+        )
     else:
         print(f"regenerate.py reads {baseline}: copy it there, then run python scripts/regenerate.py")
     return 0

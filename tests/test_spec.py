@@ -7,6 +7,7 @@ from typing import Any
 
 import _spec
 import pytest
+import update_spec
 from _spec import SpecError, apply_overrides, pointer_exists
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,10 +22,6 @@ def op(op: str, path: str, value: Any = None, reason: str | None = "a reason") -
     if reason is not None:
         item["reason"] = reason
     return item
-
-
-def escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +121,7 @@ def test_escapes_in_pointers() -> None:
 def test_any_key_round_trips_through_pointer_escaping(key: str, value: int) -> None:
     """Whatever a key holds ('/', '~', '~1', '~01'...), its escaped pointer reaches exactly that key."""
     spec = {"root": {key: None, f"{key}~": None, f"~{key}": None}}
-    pointer = f"/root/{escape(key)}"
+    pointer = f"/root/{_spec.escape(key)}"
     assert pointer_exists(spec, pointer)
     result = apply_overrides(spec, [op("replace", pointer, value)])
     assert result["root"][key] == value
@@ -164,8 +161,85 @@ def test_merged_responses_match_the_server(merged: Any) -> None:
     assert {"200", "403", "422"} <= responses.keys()
 
 
-def test_vendored_spec_is_left_as_published() -> None:
-    """The overrides live apart: the vendored spec still has the closed enum and no 401."""
+def test_vendored_spec_holds_no_override() -> None:
+    """The overrides live apart: none of them is already in the vendored spec, so none is redundant there."""
     spec = _spec.load_spec()
-    assert spec["components"]["schemas"]["audit_log"]["properties"]["action"]["enum"] == ["create", "update", "destroy"]
+    overrides = _spec.load_yaml(_spec.OVERRIDES_PATH.read_text(encoding="utf-8"))
+    assert update_spec.audit_overrides(spec, spec, overrides) == []
     assert "401" not in spec["paths"][AUDIT_LOG_PATH]["get"]["responses"]
+
+
+def test_value_at() -> None:
+    """value_at reads what a pointer names, MISSING where it names nothing (None is a value)."""
+    doc = {"a": {"b": [10, None]}, "m/n": 1}
+    assert _spec.value_at(doc, "/a/b/0") == 10
+    assert _spec.value_at(doc, "/a/b/1") is None
+    assert _spec.value_at(doc, "/m~1n") == 1
+    for pointer in ("/a/b/2", "/a/c", "/x/y", "nope"):
+        assert _spec.value_at(doc, pointer) is _spec.MISSING
+
+
+DOC = {
+    "components": {
+        "schemas": {
+            "thing": {"type": "object"},
+            "maybe": {"type": "string", "nullable": True},
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "types"),
+    [
+        ({"type": "integer"}, ("integer",)),
+        ({"type": ["string", "null"]}, ("string", "null")),
+        ({"type": ["null", "string"]}, ("string", "null")),
+        ({"type": "string", "nullable": True}, ("string", "null")),
+        ({"type": "string", "nullable": False}, ("string",)),
+        ({"type": "string", "enum": ["a", None]}, ("string", "null")),
+        ({"$ref": "#/components/schemas/thing"}, ("object",)),
+        ({"$ref": "#/components/schemas/maybe"}, ("string", "null")),
+        ({"oneOf": [{"type": "integer"}, {"$ref": "#/components/schemas/maybe"}]}, ("integer", "string", "null")),
+        ({"oneOf": [{"type": "integer"}, {}]}, ()),
+        ({"description": "anything"}, ()),
+        ({"$ref": "#/components/schemas/gone"}, ()),
+        ("not a schema", ()),
+    ],
+)
+def test_schema_types(schema: Any, types: tuple[str, ...]) -> None:
+    """A schema's JSON types read the same in OpenAPI 3.0 (nullable) and 3.1 (type arrays)."""
+    assert _spec.schema_types(DOC, schema) == types
+
+
+def test_json_schema_reads_nullable_as_a_null_type() -> None:
+    """nullable: true becomes a "null" type (and a None enum member); a property named nullable stays."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "comment": {"type": "string", "nullable": True},
+            "kind": {"type": "string", "enum": ["a", "b"], "nullable": True},
+            "nullable": {"type": "boolean"},
+            "plain": {"type": ["integer", "null"], "nullable": True},
+        },
+    }
+    assert _spec.json_schema(schema) == {
+        "type": "object",
+        "properties": {
+            "comment": {"type": ["string", "null"]},
+            "kind": {"type": ["string", "null"], "enum": ["a", "b", None]},
+            "nullable": {"type": "boolean"},
+            "plain": {"type": ["integer", "null"]},
+        },
+    }
+
+
+def test_component_and_deref() -> None:
+    """References into #/components/ resolve; others are refused by name, or left as they are by deref."""
+    assert _spec.component(DOC, "#/components/schemas/thing") == ("schemas", "thing", {"type": "object"})
+    with pytest.raises(SpecError, match="does not point into #/components/"):
+        _spec.component(DOC, "other.yaml#/x")
+    with pytest.raises(SpecError, match="points to nothing"):
+        _spec.component(DOC, "#/components/schemas/gone")
+    assert _spec.deref(DOC, {"$ref": "#/components/schemas/thing"}) == {"type": "object"}
+    assert _spec.deref(DOC, {"$ref": "#/components/schemas/gone"}) == {"$ref": "#/components/schemas/gone"}

@@ -9,7 +9,6 @@ import importlib
 import importlib.util
 import io
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,11 +20,19 @@ import _spec
 import pytest
 import regenerate
 import update_spec
+from _generation import imported, regenerated
+from _rows import SIGN_IN
 from update_spec import Change, diff_specs, extract
+
+from chatwoot_audit._convert import entry_parser
+from chatwoot_audit._models import FIELDS
 
 ROOT = _spec.ROOT
 UPSTREAM = ROOT.parent / "shared" / "upstream" / "application_swagger.json"
 AUDIT_LOGS = _spec.AUDIT_LOGS_PATH
+# The seed the project started from (openapi/audit_logs.yaml before any update): tests that compare with
+# what Chatwoot publishes read this copy, so that updating openapi/ does not break them.
+SEED = Path(__file__).resolve().parent / "fixtures" / "seed_audit_logs.yaml"
 
 
 @dataclass(frozen=True)
@@ -35,9 +42,15 @@ class Run:
     err: str
 
 
-def run(*argv: str) -> Run:
+def run(*argv: str, baseline: Path = SEED) -> Run:
+    """update_spec's command line, comparing with ``baseline`` (the seed) instead of openapi/audit_logs.yaml."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        patch.setattr(update_spec, "SPEC_PATH", baseline)
         code = update_spec.main(list(argv))
     return Run(code, out.getvalue(), err.getvalue())
 
@@ -58,7 +71,13 @@ def upstream(upstream_text: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def vendored() -> Any:
-    return _spec.load_spec()
+    """The seed spec: what Chatwoot published when the project started."""
+    return _spec.load_spec(SEED)
+
+
+@pytest.fixture(scope="module")
+def overrides() -> Any:
+    return _spec.load_yaml(_spec.OVERRIDES_PATH.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -119,16 +138,16 @@ def test_only_the_per_page_example_differs_on_real_upstream(upstream: dict[str, 
 
 def test_rendering_keeps_the_published_layout(upstream: dict[str, Any], vendored: Any) -> None:
     """Rewriting the vendored spec reproduces its text; upstream's rendering differs by the example line only."""
-    # The vendored file keeps the blank line that closed the seed's code block; a rewrite drops it.
-    published = _spec.SPEC_PATH.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    # The seed keeps the blank line that closed its code block; a rewrite drops it.
+    published = SEED.read_text(encoding="utf-8").rstrip("\n") + "\n"
     assert update_spec.render(vendored, vendored) == published
     rendered = update_spec.render(extract(upstream), vendored)
     assert rendered.replace("example: 25", "example: 15") == published
 
 
 def test_yaml_source_is_accepted(vendored: Any) -> None:
-    """A YAML document works as well as JSON: the vendored spec extracts to itself."""
-    document = update_spec.parse_document(_spec.SPEC_PATH.read_text(encoding="utf-8"))
+    """A YAML document works as well as JSON: the seed extracts to itself."""
+    document = update_spec.parse_document(SEED.read_text(encoding="utf-8"))
     assert extract(document) == vendored
 
 
@@ -190,10 +209,13 @@ PER_PAGE_PARAM = {"name": "per_page", "in": "query", "schema": {"type": "integer
             "request_error.hint added (string)",
         ),
         (at("components", "schemas")(lambda s: s.update(extra={"type": "object"})), "schema extra added"),
-        (at(*GET, "responses")(lambda r: r.pop("422")), "response 422 removed"),
+        (
+            at(*GET, "responses")(lambda r: r.pop("422")),
+            "response 422 removed (was application/json: bad_request_error)",
+        ),
         (
             at(*GET, "responses")(lambda r: r.update({"429": {"description": "Throttled"}})),
-            "response 429 added",
+            "response 429 added (no content)",
         ),
         (
             at(*GET, "responses", "200", "content", "application/json", "schema", "properties")(
@@ -201,8 +223,41 @@ PER_PAGE_PARAM = {"name": "per_page", "in": "query", "schema": {"type": "integer
             ),
             "response 200.per_page removed",
         ),
-        (at(*GET, "parameters")(lambda p: p.append(PER_PAGE_PARAM)), "parameter per_page (query) added (integer)"),
-        (at(*GET, "parameters")(lambda p: p.clear()), "parameter page (query) removed"),
+        (
+            at(*GET, "parameters")(lambda p: p.append(PER_PAGE_PARAM)),
+            "parameter per_page (query) added (integer, optional)",
+        ),
+        (
+            at(*GET, "parameters")(
+                lambda p: p.append({**PER_PAGE_PARAM, "schema": {"type": "integer", "default": 25}})
+            ),
+            "parameter per_page (query) added (integer, optional, default 25: sent on every request)",
+        ),
+        (
+            at(*GET, "parameters")(lambda p: p.clear()),
+            "parameter page (query) removed (integer, optional, default 1: sent on every request)",
+        ),
+        (at(*GET, "parameters", 0)(lambda p: p.update(required=True)), "parameter page (query) required false -> true"),
+        (
+            at(*GET, "responses", "403", "content")(lambda c: c.update({"text/html": {"schema": {"type": "string"}}})),
+            "response 403 content text/html added (string)",
+        ),
+        (
+            at(*GET, "responses")(
+                lambda r: r.update(
+                    {
+                        "401": {
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/request_error"}}}
+                        }
+                    }
+                )
+            ),
+            "response 401 added (application/json: request_error)",
+        ),
+        (
+            at(*AUDIT_LOG, "comment")(lambda s: s.update(type="string", nullable=True)),
+            "audit_log.comment null spelled as nullable: true (OpenAPI 3.0), was a type array (OpenAPI 3.1)",
+        ),
         (at(*GET, "parameters", 0, "schema")(lambda s: s.update(default=2)), "parameter page (query) default 1 -> 2"),
         (
             at(*GET)(lambda op: op.update(operationId="list-audit-logs")),
@@ -236,9 +291,8 @@ def test_identical_specs_have_no_changes(vendored: Any) -> None:
 # ------------------------------------------------------------------------------------------ overrides
 
 
-def test_override_that_no_longer_applies_is_named(vendored: Any) -> None:
+def test_override_that_no_longer_applies_is_named(vendored: Any, overrides: Any) -> None:
     """Without the 422 response, the override describing it is reported by its number in the file."""
-    overrides = _spec.load_yaml(_spec.OVERRIDES_PATH.read_text(encoding="utf-8"))
     number = 1 + next(i for i, item in enumerate(overrides) if item["path"].endswith("/responses/422/description"))
     new = copy.deepcopy(vendored)
     del new["paths"][AUDIT_LOGS]["get"]["responses"]["422"]
@@ -247,14 +301,148 @@ def test_override_that_no_longer_applies_is_named(vendored: Any) -> None:
     assert update_spec.override_problems(vendored, overrides) == []
 
 
-def test_override_now_covered_upstream_is_named(vendored: Any) -> None:
-    """An override that adds what upstream now has itself (a 401 response) is pointed out."""
-    overrides = _spec.load_yaml(_spec.OVERRIDES_PATH.read_text(encoding="utf-8"))
+OVERRIDE_USER_ID = 4  # replace .../user_id/type in openapi/overrides.yaml
+OVERRIDE_ACTION = 1  # replace .../action
+OVERRIDE_OPERATION_ID = 17  # pin of the operationId
+
+
+def number_of(overrides: Any, path_end: str) -> int:
+    return 1 + next(i for i, item in enumerate(overrides) if item["path"].endswith(path_end))
+
+
+def test_override_numbers_used_here(overrides: Any) -> None:
+    """The numbers these tests name are the overrides they mean."""
+    assert number_of(overrides, "/user_id/type") == OVERRIDE_USER_ID
+    assert number_of(overrides, "/properties/action") == OVERRIDE_ACTION
+    assert number_of(overrides, "/get/operationId") == OVERRIDE_OPERATION_ID
+    assert overrides[OVERRIDE_OPERATION_ID - 1]["pin"] is True
+
+
+def audited(vendored: Any, overrides: Any, mutation: Callable[[Any], None]) -> list[Change]:
     new = copy.deepcopy(vendored)
-    new["paths"][AUDIT_LOGS]["get"]["responses"]["401"] = {"description": "Unauthorized"}
-    (note,) = update_spec.overrides_now_upstream(vendored, new, overrides)
-    assert note.endswith("/get/responses/401, which the new spec now has itself")
-    assert update_spec.overrides_now_upstream(vendored, vendored, overrides) == []
+    mutation(new)
+    return update_spec.audit_overrides(vendored, new, overrides)
+
+
+def test_an_override_that_hides_a_retype_says_so(vendored: Any, overrides: Any) -> None:
+    """Upstream retypes user_id under override #4: the override is named with what it hides and keeps."""
+    (finding,) = audited(vendored, overrides, at(*AUDIT_LOG, "user_id")(lambda s: s.update(type="string")))
+    assert finding == Change(
+        f"override #{OVERRIDE_USER_ID} hides an upstream change: audit_log.user_id type integer -> string "
+        "(the merged spec keeps integer | null)"
+    )
+    assert not finding.cosmetic
+
+
+def test_an_override_that_hides_a_new_enum_value_says_so(vendored: Any, overrides: Any) -> None:
+    """A new action upstream, under the override that opens the enum, is named."""
+    (finding,) = audited(vendored, overrides, at(*AUDIT_LOG, "action", "enum")(lambda e: e.append("sign_in")))
+    assert (
+        finding.text
+        == f"override #{OVERRIDE_ACTION} hides an upstream change: audit_log.action enum values added sign_in"
+    )
+
+
+def test_an_override_hiding_only_a_description_is_cosmetic(vendored: Any, overrides: Any) -> None:
+    """A description changed under a replaced schema is reported, as cosmetic."""
+    (finding,) = audited(vendored, overrides, at(*AUDIT_LOG, "created_at")(lambda s: s.update(description="When.")))
+    assert finding.text.startswith("override #")
+    assert "audit_log.created_at description" in finding.text
+    assert finding.cosmetic
+
+
+@pytest.mark.parametrize("spelling", [{"type": ["integer", "null"]}, {"nullable": True}], ids=["3.1", "3.0"])
+def test_a_redundant_override_is_named(vendored: Any, overrides: Any, spelling: dict[str, Any]) -> None:
+    """Upstream makes user_id nullable itself, in either spelling: the override is redundant."""
+    (finding,) = audited(vendored, overrides, at(*AUDIT_LOG, "user_id")(lambda s: s.update(spelling)))
+    assert finding.text == (
+        f"override #{OVERRIDE_USER_ID} (replace audit_log.user_id type) is redundant: the new spec says the same "
+        "without it; drop it"
+    )
+
+
+def test_a_change_an_override_now_agrees_with_is_not_hidden(vendored: Any, overrides: Any) -> None:
+    """Where upstream now says what an override says, the change is not reported as hidden by it."""
+    new = copy.deepcopy(vendored)
+    new["components"]["schemas"]["audit_log"]["properties"]["user_id"]["type"] = ["integer", "null"]
+    assert update_spec.report(vendored, new, overrides).lines()[0] == "audit_log.user_id type integer -> integer | null"
+
+
+def test_a_pinned_name_changed_upstream_is_named(vendored: Any, overrides: Any) -> None:
+    """A renamed operationId is held by its pin, and the report says which name upstream moved to."""
+    (finding,) = audited(vendored, overrides, at(*GET)(lambda op: op.update(operationId="list-audit-logs")))
+    assert finding.text == (
+        f"override #{OVERRIDE_OPERATION_ID} pins operationId to get-account-audit-logs, which upstream changed: "
+        "operationId get-account-audit-logs -> list-audit-logs"
+    )
+
+
+def test_override_now_covered_upstream_is_named(vendored: Any, overrides: Any) -> None:
+    """An override that adds what upstream now has itself (a 401 response) is pointed out."""
+    (finding,) = audited(vendored, overrides, at(*GET, "responses")(lambda r: r.update({"401": {"description": "No"}})))
+    assert finding.text == (
+        'override #12 adds response 401, which the new spec now has itself ({"description": "No"}): check it is still '
+        "needed"
+    )
+    assert update_spec.audit_overrides(vendored, vendored, overrides) == []
+
+
+@pytest.mark.parametrize(
+    ("pointer", "name"),
+    [
+        ("/components/schemas/audit_log/properties/user_id/type", "audit_log.user_id type"),
+        ("/components/schemas/audit_log/required", "audit_log required"),
+        (f"/paths/{_spec.escape(AUDIT_LOGS)}/get/operationId", "operationId"),
+        (f"/paths/{_spec.escape(AUDIT_LOGS)}/get/responses/401", "response 401"),
+        (
+            f"/paths/{_spec.escape(AUDIT_LOGS)}/get/responses/200/content/application~1json/schema/properties/per_page",
+            "response 200.per_page",
+        ),
+        ("/info/title", "/info/title"),
+    ],
+)
+def test_label(pointer: str, name: str) -> None:
+    """Overrides are named in the report the way the diff names the same place."""
+    assert update_spec.label(pointer) == name
+
+
+@pytest.mark.parametrize(
+    ("mutation", "part"),
+    [
+        (
+            at(*AUDIT_LOG)(lambda p: p.update(tenant={"type": "string"})),
+            "chatwoot_audit/_models.py (FIELDS and AuditLog",
+        ),
+        (at(*AUDIT_LOG, "id")(lambda s: s.update(type="string")), "chatwoot_audit/_convert.py (parse_entry reads id"),
+        (at(*AUDIT_LOG, "action", "enum")(lambda e: e.append("merge")), "chatwoot_audit/_models.py (AuditAction"),
+        (at(*GET, "parameters")(lambda p: p.append(PER_PAGE_PARAM)), "chatwoot_audit/_http.py (PageRequest"),
+        (at(*GET, "responses")(lambda r: r.update({"429": {"description": "Slow"}})), "chatwoot_audit/_errors.py"),
+        (
+            at(*GET, "responses", "200", "content", "application/json", "schema", "properties")(
+                lambda p: p.pop("per_page")
+            ),
+            "chatwoot_audit/_convert.py (parse_page)",
+        ),
+        (at(*GET)(lambda op: op.update(operationId="x")), "none in chatwoot_audit/"),
+        (at("components", "securitySchemes", "userApiKey")(lambda s: s.update(name="x")), "chatwoot_audit/_config.py"),
+    ],
+)
+def test_each_change_names_the_facade_part(vendored: Any, mutation: Callable[[Any], None], part: str) -> None:
+    """Every kind of change that facade code reads names the file(s) to look at."""
+    new = copy.deepcopy(vendored)
+    mutation(new)
+    (change,) = diff_specs(vendored, new)
+    facade = update_spec.facade_part(change)
+    assert facade is not None
+    assert facade.startswith(part)
+
+
+def test_cosmetic_changes_name_no_facade_part(vendored: Any) -> None:
+    """A description concerns no facade code."""
+    new = copy.deepcopy(vendored)
+    new["components"]["schemas"]["audit_log"]["properties"]["id"]["description"] = "Another."
+    (change,) = diff_specs(vendored, new)
+    assert update_spec.facade_part(change) is None
 
 
 # ------------------------------------------------------------------------------------------------- CLI
@@ -265,7 +453,7 @@ def test_report_names_the_new_field_and_the_removed_response(updated: tuple[Run,
     result, output = updated
     assert result.code == 0, result.err
     assert "  audit_log.new_field added (string)\n" in result.out
-    assert "  response 422 removed\n" in result.out
+    assert "  response 422 removed (was application/json: bad_request_error)\n" in result.out
     assert "  response 200.per_page example 15 -> 25\n" in result.out
     assert "no longer apply" in result.out
     assert "/responses/422/description" in result.out
@@ -274,49 +462,151 @@ def test_report_names_the_new_field_and_the_removed_response(updated: tuple[Run,
     assert _spec.load_spec(output)["components"]["schemas"]["audit_log"]["properties"]["new_field"]["type"] == "string"
 
 
-def _import_as(package: Path, name: str) -> None:
-    """Import a generated package under another name, so that it cannot clash with the committed one."""
-    spec = importlib.util.spec_from_file_location(
-        name, package / "__init__.py", submodule_search_locations=[str(package)]
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-
-
-def test_regenerating_from_the_updated_spec_gives_the_new_field(updated: tuple[Run, Path], tmp_path: Path) -> None:
-    """Once the broken override is dropped, regeneration from the new spec yields a model with new_field."""
+def test_regenerating_from_the_updated_spec_gives_the_new_field(updated: tuple[Run, Path]) -> None:
+    """Once the broken override is dropped, regeneration yields new_field in the model and in the table, and
+    the facade keeps it (in extra) until FIELDS and AuditLog have it, as the regeneration's note says."""
     _, spec_path = updated
     overrides = [
         item
         for item in _spec.load_yaml(_spec.OVERRIDES_PATH.read_text(encoding="utf-8"))
         if "/responses/422" not in item["path"]
     ]
-    overrides_path = tmp_path / "overrides.yaml"
-    overrides_path.write_text(json.dumps(overrides), encoding="utf-8")
-    target = tmp_path / "generated"
-    target.mkdir()
-
-    regenerate.generate_into(target, spec_path=spec_path, overrides_path=overrides_path)
+    target, notes = regenerated(spec_path.read_text(encoding="utf-8"), json.dumps(overrides))
 
     package = target / regenerate.PACKAGE
     assert "    new_field: str | Unset = UNSET\n" in (package / "models" / "audit_log.py").read_text(encoding="utf-8")
     assert "status_code == 422" not in (package / "api" / "audit_logs" / "get_account_audit_logs.py").read_text()
     stamp = json.loads((target / "stamp.json").read_text(encoding="utf-8"))
     assert stamp["spec_sha256"] == _spec.sha256_file(spec_path)
-    assert stamp["overrides_sha256"] == _spec.sha256_file(overrides_path)
+    assert notes == (
+        "audit_log.new_field (string) is in the merged spec but not in the facade: in chatwoot_audit/_models.py add "
+        "'new_field' to FIELDS after 'remote_address' and `new_field: str | None = None` to AuditLog (until then the "
+        "parser keeps it in AuditLog.extra)",
+    )
 
-    try:
-        _import_as(package, "candidate_generated")
-        audit_log = importlib.import_module("candidate_generated.models.audit_log")
+    with imported(package, "candidate_generated") as candidate:
+        audit_log = importlib.import_module(f"{candidate.__name__}.models.audit_log")
         log = audit_log.AuditLog.from_dict({"id": 1, "action": "sign_in", "created_at": 1, "new_field": "x"})
         assert log.new_field == "x"
         assert log.additional_properties == {}
-    finally:
-        for name in [m for m in sys.modules if m.partition(".")[0] == "candidate_generated"]:
-            del sys.modules[name]
+        table = importlib.import_module(f"{candidate.__name__}.spec_table")
+        row = {**SIGN_IN, "new_field": "x"}
+        entry = entry_parser(FIELDS, table.AUDIT_LOG_FIELDS)(row, 0)
+        assert entry.extra == {"new_field": "x"}
+        assert entry.to_dict() == row
+
+
+def changed_upstream(upstream: dict[str, Any], folder: Path, mutation: Callable[[Any], None]) -> str:
+    """A full upstream spec changed by ``mutation``, written into ``folder``; its path."""
+    mutation(upstream)
+    source = folder / "application_swagger.json"
+    source.write_text(json.dumps(upstream), encoding="utf-8")
+    return str(source)
+
+
+def test_check_passes_todays_upstream(tmp_path: Path, upstream: dict[str, Any]) -> None:
+    """--check on today's upstream (a changed example) exits 0, says why, and writes nothing."""
+    output = tmp_path / "audit_logs.yaml"
+    result = run(changed_upstream(upstream, tmp_path, lambda spec: None), "--check", "--output", str(output))
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "Changes from tests/fixtures/seed_audit_logs.yaml:\n"
+        "  none to paths, fields, types, enums, parameters or responses\n"
+        "Descriptions and examples only:\n"
+        "  response 200.per_page example 15 -> 25\n"
+        "check: only descriptions and examples changed; nothing written\n"
+    )
+    assert not output.exists()
+
+
+@pytest.mark.usefixtures("upstream_text")
+def test_todays_update_regenerates_with_nothing_for_the_facade_to_do(tmp_path: Path) -> None:
+    """The documented update with today's upstream: update_spec writes, regeneration has no note for the
+    facade, and the generated package differs from the seed's only in the docstring of the example."""
+    output = tmp_path / "audit_logs.yaml"
+    assert run(str(UPSTREAM), "--output", str(output)).code == 0
+    updated_tree, notes = regenerated(output.read_text(encoding="utf-8"))
+    seed_tree, seed_notes = regenerated(SEED.read_text(encoding="utf-8"))
+    assert notes == seed_notes == ()
+    package = Path(regenerate.PACKAGE)
+    differing = [
+        name
+        for name in sorted(p.relative_to(seed_tree).as_posix() for p in seed_tree.rglob("*") if p.is_file())
+        if (seed_tree / name).read_bytes() != (updated_tree / name).read_bytes()
+    ]
+    assert differing == [(package / "models" / "audit_log_list.py").as_posix(), "stamp.json"]
+
+
+def test_check_names_a_new_field_and_the_facade_edit(tmp_path: Path, upstream: dict[str, Any]) -> None:
+    """A new field: exit 1, the change with the facade file, and the exact edit the facade needs."""
+    add = at(*AUDIT_LOG)(lambda p: p.update(tenant_region={"type": ["string", "null"]}))
+    result = run(changed_upstream(upstream, tmp_path, add), "--check")
+    assert result.code == 1
+    assert result.out.startswith(
+        "Changes from tests/fixtures/seed_audit_logs.yaml:\n"
+        "  audit_log.tenant_region added (string | null)\n"
+        "      facade: chatwoot_audit/_models.py (FIELDS and AuditLog; the parser takes its types from the "
+        "regenerated table)\n"
+    )
+    assert (
+        "The facade (chatwoot_audit/) against the new merged spec; edit it after regenerating:\n"
+        "  audit_log.tenant_region (string | null) is in the merged spec but not in the facade: in "
+        "chatwoot_audit/_models.py add 'tenant_region' to FIELDS after 'remote_address' and `tenant_region: str | None "
+        "= None` to AuditLog (until then the parser keeps it in AuditLog.extra)\n"
+    ) in result.out
+    assert result.out.endswith("check: changes that matter (above); nothing written\n")
+
+
+def test_check_names_a_retyped_field_and_the_override_hiding_it(tmp_path: Path, upstream: dict[str, Any]) -> None:
+    """A retype under an override: the change says it is hidden, the override says what it keeps."""
+    result = run(
+        changed_upstream(upstream, tmp_path, at(*AUDIT_LOG, "user_id")(lambda s: s.update(type="string"))), "--check"
+    )
+    assert result.code == 1
+    assert (
+        f"  audit_log.user_id type integer -> string (hidden by override #{OVERRIDE_USER_ID})\n"
+        "      facade: chatwoot_audit/_models.py (FIELDS and AuditLog; the parser takes its types from the regenerated "
+        "table)\n"
+    ) in result.out
+    assert (
+        "openapi/overrides.yaml: what the overrides now do to upstream:\n"
+        f"  override #{OVERRIDE_USER_ID} hides an upstream change: audit_log.user_id type integer -> string "
+        "(the merged spec keeps integer | null)\n"
+    ) in result.out
+    assert "The facade" not in result.out  # the merged spec still says integer | null
+
+
+def test_check_names_a_renamed_operation_id(tmp_path: Path, upstream: dict[str, Any]) -> None:
+    """A renamed operationId: held by its pin, reported with who depends on the name."""
+    rename = at(*GET)(lambda op: op.update(operationId="list-audit-logs"))
+    result = run(changed_upstream(upstream, tmp_path, rename), "--check")
+    assert result.code == 1
+    assert (
+        f"  operation operationId get-account-audit-logs -> list-audit-logs (hidden by override "
+        f"#{OVERRIDE_OPERATION_ID})\n"
+        "      facade: none in chatwoot_audit/ (it reads chatwoot_audit_generated.spec_table), but the generated "
+        "endpoint module and page class are named after it: code using client.generated, tests/test_generated.py, "
+        "tests/test_client.py and class_overrides in openapi/generator.yaml\n"
+    ) in result.out
+    assert (
+        f"  override #{OVERRIDE_OPERATION_ID} pins operationId to get-account-audit-logs, which upstream changed: "
+        "operationId get-account-audit-logs -> list-audit-logs\n"
+    ) in result.out
+
+
+def test_check_on_unusable_input_exits_2(tmp_path: Path) -> None:
+    """--check keeps exit status 2 for a source that cannot be used."""
+    result = run(str(tmp_path / "missing.json"), "--check")
+    assert (result.code, result.out) == (2, "")
+    assert "no such file" in result.err
+
+
+def test_check_and_dry_run_exclude_each_other(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--check gates, --dry-run previews: asking for both is a usage error."""
+    with pytest.raises(SystemExit) as info:
+        update_spec.main([str(tmp_path / "x.json"), "--check", "--dry-run"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 @pytest.mark.usefixtures("upstream_text")

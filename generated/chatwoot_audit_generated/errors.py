@@ -1,3 +1,4 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 """Contains shared errors types that can be raised from API functions"""
 
 

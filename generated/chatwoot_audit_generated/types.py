@@ -1,3 +1,4 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 """Contains some shared types for properties"""
 
 from collections.abc import Mapping, MutableMapping

@@ -1,3 +1,4 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 """Contains all the data models used in inputs/outputs"""
 
 from .audit_log import AuditLog

@@ -1,3 +1,4 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,1 +1,2 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 """Contains endpoint functions for accessing the API"""

@@ -1,3 +1,4 @@
+# Do not edit: written by `python scripts/regenerate.py` from openapi/ (see generated/README.md).
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
