@@ -1,10 +1,15 @@
-"""Checkpoint: where an incremental sync stands, small enough to store after every entry. No I/O."""
+"""Checkpoint: where an incremental sync stands, small enough to store after every entry.
+
+No I/O; the one side effect is a warning on the ``chatwoot_audit`` logger for an entry stamped in the future.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import reprlib
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeGuard
 
@@ -12,6 +17,8 @@ from ._errors import InvalidArgumentError
 from ._models import AuditLog
 
 __all__ = ["Checkpoint"]
+
+logger = logging.getLogger("chatwoot_audit")
 
 _FORMAT = 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -21,6 +28,11 @@ EARLIEST: Final = -62_135_596_800
 LATEST: Final = 253_402_300_799
 # An overlap of more than about 3,000 years is a mistake, not a choice.
 MAX_OVERLAP: Final = 10**11
+# How far past the reference time (the server's Date) an entry's created_at may be and still move the
+# high-water mark: app servers' clocks, and the Date header's own second, disagree by a few seconds, not by
+# minutes. Capped at half the overlap (see Checkpoint.skew_margin), so that the floor stays at least half
+# an overlap below the reference and entries written after it are read.
+SKEW_MARGIN: Final = 60
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -50,6 +62,25 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _reference(now: object) -> int | None:
+    """``now`` (an aware datetime, whole Unix seconds, or None) as Unix seconds."""
+    if now is None:
+        return None
+    if isinstance(now, datetime):
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise InvalidArgumentError("now must be a timezone-aware datetime, not a naive one")
+        return math.floor(now.timestamp())
+    if not _is_int(now):
+        raise InvalidArgumentError(
+            f"now must be a timezone-aware datetime or whole Unix seconds (an int), not {_describe(now)}"
+        )
+    return _seconds("now", now)
+
+
+def _iso(seconds: int) -> str:
+    return _as_datetime(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _as_datetime(seconds: int) -> datetime:
     # Clamped: a floor below year 1 reads from the start of time, which is the same thing.
     return _EPOCH + timedelta(seconds=min(max(seconds, EARLIEST), LATEST))
@@ -65,15 +96,25 @@ class Checkpoint:
 
     ``to_json()`` and ``Checkpoint.from_json()`` store and restore it; store it after each entry (or
     batch) you have shipped, and a restart neither repeats nor drops entries.
+
+    Each app server stamps ``created_at`` with its own clock. Given the time the entries were read at
+    (``advance(log, now=...)``), an entry stamped more than :attr:`skew_margin` seconds after it does not
+    move the high-water mark past ``now + skew_margin``: it is recorded as delivered, kept among the
+    recent ids until the floor passes it, and logged as a warning. Without that, one entry from
+    a host whose clock runs an hour fast would lift the floor past every entry written in that hour.
     """
 
-    __slots__ = ("_recent", "high_water", "not_before", "overlap")
+    __slots__ = ("_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
 
     def __init__(self, *, overlap: int = 300, high_water: int | None = None, not_before: int | None = None) -> None:
         self.overlap = _overlap(overlap)
         self.high_water = None if high_water is None else _seconds("high_water", high_water)
         self.not_before = None if not_before is None else _seconds("not_before", not_before)
         self._recent: dict[int, int] = {}
+        # When the entries being delivered were read (Unix seconds): logs_after and follow set it, so that
+        # advance(log) from the caller's own loop measures skew like theirs. Not stored: it is per sync.
+        self._read_at: int | None = None
+        self._warns = True  # False for a working copy whose original will see the same entries
 
     @classmethod
     def starting_at(cls, when: datetime, *, overlap: int = 300) -> Checkpoint:
@@ -104,6 +145,12 @@ class Checkpoint:
         return _as_datetime(max(known)) if known else None
 
     @property
+    def skew_margin(self) -> int:
+        """Seconds an entry may be stamped after ``now`` and still count as on time: 60, or half of
+        ``overlap`` if that is less, so that the floor stays below ``now`` by at least half the overlap."""
+        return min(SKEW_MARGIN, self.overlap // 2)
+
+    @property
     def high_water_time(self) -> datetime | None:
         """The high-water mark as an aware datetime."""
         return None if self.high_water is None else _as_datetime(self.high_water)
@@ -117,15 +164,42 @@ class Checkpoint:
             return True
         return log.id not in self._recent and stamp >= self.high_water - self.overlap
 
-    def advance(self, log: AuditLog) -> None:
-        """Record ``log`` as delivered."""
+    def advance(self, log: AuditLog, *, now: datetime | int | None = None) -> None:
+        """Record ``log`` as delivered.
+
+        ``now`` is when ``log`` was read: the server's time (its ``Date`` header, as
+        :attr:`AuditLogPage.server_time`), else this machine's; an aware datetime or whole Unix seconds.
+        An entry stamped more than :attr:`skew_margin` seconds after ``now`` still counts as delivered,
+        but moves the high-water mark no further than ``now + skew_margin``, and a warning names it.
+        Without ``now``, entries handed out by ``logs_after`` and ``follow`` are measured against the
+        time their sync read them; any other entry moves the high-water mark to its ``created_at``.
+        """
         stamp = log.timestamp
+        reference = _reference(now) if now is not None else self._read_at
+        mark = stamp
+        if reference is not None:
+            limit = min(reference + self.skew_margin, LATEST)
+            if stamp > limit:
+                if self._warns and log.id not in self._recent:
+                    logger.warning(
+                        "entry %d has created_at %s, %d s ahead of the time it was read at (%s): is an app "
+                        "server's clock fast? It counts as delivered, and the checkpoint's high-water mark "
+                        "stops at %s, so entries written after it are still delivered",
+                        log.id,
+                        _iso(stamp),
+                        stamp - reference,
+                        _iso(reference),
+                        _iso(limit),
+                    )
+                mark = limit
         self._recent[log.id] = stamp
-        if self.high_water is None or stamp > self.high_water:
-            self.high_water = stamp
+        if self.high_water is None or mark > self.high_water:
+            self.high_water = mark
             self._prune()
 
     def _prune(self) -> None:
+        # An id stamped above the high-water mark (by a fast clock) is read again by every sync until the
+        # floor passes it, so it stays until then: it must not be delivered twice.
         if self.high_water is None:
             return
         cutoff = self.high_water - self.overlap
@@ -185,6 +259,16 @@ class Checkpoint:
         except RecursionError:
             raise InvalidArgumentError("malformed checkpoint: JSON nested too deeply") from None
         return cls.from_dict(data)
+
+
+def to_deliver(checkpoint: Checkpoint, logs: Iterable[AuditLog], read_at: datetime | None) -> list[AuditLog]:
+    """The entries of a sync that ``checkpoint`` has not delivered, oldest first, measured against ``read_at``.
+
+    ``read_at`` is the newest server time the sync's answers gave (their ``Date`` headers); without one,
+    this machine's clock stands in.
+    """
+    checkpoint._read_at = math.floor((read_at or datetime.now(UTC)).timestamp())
+    return oldest_first([log for log in logs if checkpoint.is_new(log)])
 
 
 def oldest_first(logs: list[AuditLog]) -> list[AuditLog]:

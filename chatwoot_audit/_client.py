@@ -17,10 +17,26 @@ import anyio
 import httpx
 from chatwoot_audit_generated import AuthenticatedClient
 
-from ._checkpoint import Checkpoint, oldest_first
-from ._config import Settings, resolve_settings
-from ._errors import PASSING_ERRORS, APIStatusError, ChatwootError, InvalidArgumentError
-from ._http import TransientBody, build_request, connection_error, page_from_response, request_headers
+from ._checkpoint import Checkpoint, to_deliver
+from ._config import Settings, check_proxy_route, direct_mounts, resolve_settings
+from ._errors import (
+    PASSING_ERRORS,
+    APIStatusError,
+    APITimeoutError,
+    ChatwootError,
+    InvalidArgumentError,
+    ResponseTooLargeError,
+)
+from ._http import (
+    AttemptLimits,
+    TransientBody,
+    aread_body,
+    build_request,
+    connection_error,
+    page_from_response,
+    read_body,
+    request_headers,
+)
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
@@ -66,6 +82,10 @@ def _check_interval(interval: object) -> float:
     return float(interval)
 
 
+def _newer(one: datetime | None, other: datetime | None) -> datetime | None:
+    return other if one is None or (other is not None and other > one) else one
+
+
 def _check_checkpoint(checkpoint: object) -> Checkpoint:
     if not isinstance(checkpoint, Checkpoint):
         raise InvalidArgumentError(f"checkpoint must be a Checkpoint, not {type(checkpoint).__name__}")
@@ -85,6 +105,8 @@ class _Base:
         api_access_token: str | None,
         account_id: int | str | None,
         timeout: float | httpx.Timeout | None,
+        attempt_timeout: float | None,
+        max_body_size: int | None,
         max_retries: int | None,
         retry_policy: RetryPolicy | None,
         token_header: str,
@@ -103,10 +125,14 @@ class _Base:
             retry_policy=retry_policy,
             token_header=token_header,
             allow_insecure_http=allow_insecure_http,
+            attempt_timeout=attempt_timeout,
+            max_body_size=max_body_size,
         )
+        settings = self._settings
+        if http_client is not None:
+            check_proxy_route(http_client, settings.base_url, allow_insecure_http=allow_insecure_http)
         self._owns_http = http_client is None
         self._warned_empty = False
-        settings = self._settings
         self._generated = AuthenticatedClient(
             base_url=str(settings.base_url),
             token=settings.token,
@@ -115,6 +141,8 @@ class _Base:
             timeout=settings.timeout,
             follow_redirects=False,
             headers=request_headers(settings),
+            # Loopback is reached directly, whatever proxy the environment names.
+            httpx_args={"mounts": direct_mounts(settings.base_url)},
         )
 
     def __repr__(self) -> str:
@@ -215,6 +243,20 @@ class ChatwootAudit(_Base):
     Arguments fall back to ``CHATWOOT_BASE_URL``, ``CHATWOOT_API_ACCESS_TOKEN`` and ``CHATWOOT_ACCOUNT_ID``.
     Use it as a context manager, or call :meth:`close`. A caller's own ``http_client`` is used as it is
     and not closed. Walks with ``concurrency`` > 1 fetch pages on a small pool of threads.
+
+    ``timeout`` bounds each wait for the network (httpx's phases). ``attempt_timeout`` bounds one attempt,
+    from sending the request to the answer's last byte: by default three times the longest phase of
+    ``timeout`` (90 s with the default 30 s), no limit when ``timeout`` has no read limit; ``math.inf``
+    for none. This client checks it as the body arrives, so an attempt may end up to one read timeout late
+    (and a server that trickles its status line and headers is held only by the read timeout until they
+    end; :class:`AsyncChatwootAudit` keeps the deadline exactly). ``max_body_size`` caps an answer's body
+    in bytes (default 16 MiB). Either failure is retried like other transient ones, then raised as
+    :class:`APITimeoutError` or :class:`ResponseTooLargeError`.
+
+    Plain ``http://`` is allowed to ``localhost``, 127.0.0.0/8 and ``::1`` (not to ``*.localhost``). The
+    SDK's own connection pool reaches a loopback host directly, past ``HTTP_PROXY`` and ``ALL_PROXY``; a
+    caller's ``http_client`` that would send a plain-http loopback request to a proxy is refused with
+    :class:`ConfigurationError`, unless ``allow_insecure_http=True``.
     """
 
     def __init__(
@@ -224,6 +266,8 @@ class ChatwootAudit(_Base):
         account_id: int | str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
+        max_body_size: int | None = None,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
         token_header: str = "api_access_token",
@@ -237,6 +281,8 @@ class ChatwootAudit(_Base):
             api_access_token=api_access_token,
             account_id=account_id,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
+            max_body_size=max_body_size,
             max_retries=max_retries,
             retry_policy=retry_policy,
             token_header=token_header,
@@ -281,10 +327,17 @@ class ChatwootAudit(_Base):
             if cancel is not None and cancel.is_set():
                 raise _Cancelled
             request = build_request(self._http, settings, number, own_client=self._owns_http)
+            limits = AttemptLimits(settings)
             try:
-                response = self._http.send(request, follow_redirects=False)
+                response = self._http.send(request, stream=True, follow_redirects=False)
+                try:
+                    read_body(response, limits)
+                finally:
+                    response.close()
             except httpx.HTTPError as exc:
                 error: ChatwootError = connection_error(exc, request, settings)
+            except (APITimeoutError, ResponseTooLargeError) as exc:
+                error = exc
             else:
                 try:
                     page = page_from_response(response, settings, attempts=state.attempts)
@@ -380,8 +433,12 @@ class ChatwootAudit(_Base):
 
     @staticmethod
     def _deliver(checkpoint: Checkpoint, emits: Iterator[Emit]) -> Generator[AuditLog]:
-        fresh = [log for emit in emits for log in emit.logs if checkpoint.is_new(log)]
-        for log in oldest_first(fresh):
+        found: list[AuditLog] = []
+        read_at: datetime | None = None
+        for emit in emits:
+            found += emit.logs
+            read_at = _newer(read_at, emit.page.server_time)
+        for log in to_deliver(checkpoint, found, read_at):
             yield log
             # Only once the loop asks for the next entry (or ends) is this one taken as delivered: an entry
             # whose handling failed, or that a break left unacknowledged, comes again next time.
@@ -410,7 +467,9 @@ class ChatwootAudit(_Base):
 class AsyncChatwootAudit(_Base):
     """The async twin of :class:`ChatwootAudit`: the same names, awaitable or async-iterable.
 
-    Runs under asyncio and trio. Use it as an async context manager, or call :meth:`aclose`.
+    Runs under asyncio and trio. Use it as an async context manager, or call :meth:`aclose`. The
+    arguments are those of :class:`ChatwootAudit`; here ``attempt_timeout`` is kept exactly (a cancel
+    scope around each attempt).
     """
 
     def __init__(
@@ -420,6 +479,8 @@ class AsyncChatwootAudit(_Base):
         account_id: int | str | None = None,
         *,
         timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
+        max_body_size: int | None = None,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
         token_header: str = "api_access_token",
@@ -433,6 +494,8 @@ class AsyncChatwootAudit(_Base):
             api_access_token=api_access_token,
             account_id=account_id,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
+            max_body_size=max_body_size,
             max_retries=max_retries,
             retry_policy=retry_policy,
             token_header=token_header,
@@ -468,10 +531,23 @@ class AsyncChatwootAudit(_Base):
             if throttle is not None and (hold := throttle.wait()) > 0:
                 await anyio.sleep(hold)
             request = build_request(self._http, settings, number, own_client=self._owns_http)
+            limits = AttemptLimits(settings)
             try:
-                response = await self._http.send(request, follow_redirects=False)
+                with anyio.fail_after(limits.seconds):
+                    response = await self._http.send(request, stream=True, follow_redirects=False)
+                    try:
+                        await aread_body(response, limits)
+                    finally:
+                        # Shielded: after the deadline the scope is cancelled, and the connection must
+                        # still go back to the pool or be closed.
+                        with anyio.CancelScope(shield=True):
+                            await response.aclose()
+            except TimeoutError:
+                error: ChatwootError = limits.timed_out(request)
             except httpx.HTTPError as exc:
-                error: ChatwootError = connection_error(exc, request, settings)
+                error = connection_error(exc, request, settings)
+            except ResponseTooLargeError as exc:
+                error = exc
             else:
                 try:
                     page = page_from_response(response, settings, attempts=state.attempts)
@@ -577,9 +653,13 @@ class AsyncChatwootAudit(_Base):
 
     @staticmethod
     async def _deliver(checkpoint: Checkpoint, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:
+        found: list[AuditLog] = []
+        read_at: datetime | None = None
         async with aclosing(emits):
-            fresh = [log async for emit in emits for log in emit.logs if checkpoint.is_new(log)]
-        for log in oldest_first(fresh):
+            async for emit in emits:
+                found += emit.logs
+                read_at = _newer(read_at, emit.page.server_time)
+        for log in to_deliver(checkpoint, found, read_at):
             yield log
             checkpoint.advance(log)
 

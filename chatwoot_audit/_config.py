@@ -5,22 +5,30 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import urllib.request
 from collections.abc import Mapping
 from typing import Final, Literal
 
 import attrs
+import httpcore
 import httpx
 
 from ._errors import ConfigurationError
 from ._retry import RetryPolicy
 
 __all__ = [
+    "ATTEMPT_TIMEOUT_FACTOR",
+    "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_TIMEOUT",
     "ENV_ACCOUNT_ID",
     "ENV_API_ACCESS_TOKEN",
     "ENV_BASE_URL",
     "Settings",
     "TokenHeader",
+    "check_proxy_route",
+    "default_attempt_timeout",
+    "direct_mounts",
+    "is_loopback",
     "resolve_settings",
 ]
 
@@ -31,6 +39,16 @@ ENV_ACCOUNT_ID: Final = "CHATWOOT_ACCOUNT_ID"
 # Finite on purpose: the generated client waits forever by default.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 DEFAULT_MAX_RETRIES: Final = 4
+
+# httpx's timeouts bound each wait for the network, not an attempt: a server that sends a byte now and
+# then holds a request for as long as it likes. By default one attempt, from sending the request to the
+# last byte of the answer, may take this many times the longest phase of `timeout` (90 s with the default
+# timeout): room for a slow connect, a slow first byte and a slow body, yet bounded.
+ATTEMPT_TIMEOUT_FACTOR: Final = 3.0
+
+# A real page of 25 entries is tens of kilobytes; this is far above any, and bounds the memory an endless
+# or absurd answer can take.
+DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
 
 # Chatwoot reads the token from `api_access_token`; the dashed spelling reaches the same check and
 # survives proxies (nginx among them) that drop header names with underscores.
@@ -47,13 +65,71 @@ class Token(str):
         return "'<redacted>'"
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine by its name alone: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    ``*.localhost`` and ``localhost.`` are not: many resolvers (glibc's among them) send those names to
+    DNS. Resolving them here would not help either: the connection resolves the name again, and may get
+    another answer.
+    """
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def direct_mounts(base_url: str | httpx.URL) -> dict[str, None]:
+    """httpx ``mounts`` that send requests for a loopback ``base_url`` straight to it, past any proxy.
+
+    httpx takes proxies from ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``ALL_PROXY``: a request for loopback
+    would travel to the proxy, over plain http with the token in it when the URL is plain http, and the
+    proxy's loopback is not ours anyway. A mount of None means "no proxy" and outranks the environment's.
+    Empty for any other host, or a URL that does not parse (the settings check reports that).
+    """
+    try:
+        host = httpx.URL(str(base_url).strip()).host
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return {}
+    if not host or not is_loopback(host):
+        return {}
+    return {f"all://[{host}]" if ":" in host else f"all://{host}": None}
+
+
+_PROXY_POOLS: Final = (httpcore.HTTPProxy, httpcore.SOCKSProxy, httpcore.AsyncHTTPProxy, httpcore.AsyncSOCKSProxy)
+
+
+def _routes_through_proxy(client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> bool:
+    """Whether ``client`` would send a request for ``url`` to a proxy (its own, or one from the environment)."""
+    try:
+        # httpx has no public way to ask; this is the method its own send() asks.
+        transport: object = client._transport_for_url(url)
+    except AttributeError:
+        # Another httpx: judge by the environment, as httpx does for a client that trusts it.
+        if not client.trust_env:
+            return False
+        proxies = urllib.request.getproxies()
+        return bool(proxies.get(url.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(url.host)
+    return isinstance(getattr(transport, "_pool", None), _PROXY_POOLS)
+
+
+def check_proxy_route(
+    client: httpx.Client | httpx.AsyncClient, base_url: httpx.URL, *, allow_insecure_http: bool
+) -> None:
+    """Refuse a caller's client that would carry the token over plain http to a proxy.
+
+    Plain http is allowed to loopback because the token never leaves this machine; through a proxy it
+    would, unencrypted. ``allow_insecure_http=True`` says the network (proxies included) is trusted.
+    """
+    if base_url.scheme != "http" or allow_insecure_http or not _routes_through_proxy(client, base_url):
+        return
+    raise ConfigurationError(
+        f"refusing to send the API token over plain http through a proxy: http_client would send requests for "
+        f"{base_url.scheme}://{base_url.netloc.decode('ascii')} to a proxy (from HTTP_PROXY or ALL_PROXY, or its "
+        "own proxy= or mounts=). Build it with trust_env=False, add the host to NO_PROXY, use https, or pass "
+        "allow_insecure_http=True if the proxy is trusted"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -66,6 +142,8 @@ class Settings:
     token_header: TokenHeader
     timeout: httpx.Timeout
     retry: RetryPolicy
+    attempt_timeout: float | None
+    max_body_size: int
 
 
 # The characters a token may hold: visible ASCII, so that it travels in an HTTP header as it is.
@@ -82,6 +160,34 @@ def _check_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
                 f"timeout has {phase}={value!r}: each phase must be a finite number of seconds >= 0, or None"
             )
     return timeout
+
+
+def default_attempt_timeout(timeout: httpx.Timeout) -> float | None:
+    """:data:`ATTEMPT_TIMEOUT_FACTOR` times the longest phase of ``timeout``; no limit with no read limit.
+
+    A caller who lets a read wait forever has said an answer may take as long as it takes.
+    """
+    if timeout.read is None:
+        return None
+    return ATTEMPT_TIMEOUT_FACTOR * max(value for value in timeout.as_dict().values() if value is not None)
+
+
+def _check_attempt_timeout(value: object, timeout: httpx.Timeout) -> float | None:
+    if value is None:
+        return default_attempt_timeout(timeout)
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value <= 0:
+        raise ConfigurationError(
+            f"attempt_timeout must be a number of seconds > 0 (math.inf for no limit), not {value!r}"
+        )
+    return None if math.isinf(value) else float(value)
+
+
+def _check_max_body_size(value: object) -> int:
+    if value is None:
+        return DEFAULT_MAX_BODY_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"max_body_size must be a number of bytes, an int >= 1, not {value!r}")
+    return value
 
 
 def _pick(value: str | int | None, env: Mapping[str, str], var: str) -> str | int | None:
@@ -116,10 +222,12 @@ def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.
         raise ConfigurationError("base_url must not have a query or a fragment")
     if url.username or url.password:
         raise ConfigurationError("base_url must not hold credentials; pass the token as api_access_token")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        named = url.host.rstrip(".").endswith("localhost")
         raise ConfigurationError(
             f"refusing to send the API token over plain http to {url.host}: use https, or pass "
             "allow_insecure_http=True if the network between you and the server is trusted"
+            + (" (only 'localhost' itself counts as loopback: other names may resolve anywhere)" if named else "")
         )
     # Chatwoot may live under a path prefix; keep it, without a trailing slash, so paths append to it.
     return url.copy_with(path=url.path.rstrip("/") or "")
@@ -135,6 +243,8 @@ def resolve_settings(
     retry_policy: RetryPolicy | None,
     token_header: str,
     allow_insecure_http: bool,
+    attempt_timeout: float | None = None,
+    max_body_size: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Arguments first, then ``CHATWOOT_*`` environment variables; a missing one names both places."""
@@ -202,4 +312,6 @@ def resolve_settings(
         token_header=token_header,  # type: ignore[arg-type]
         timeout=resolved_timeout,
         retry=policy,
+        attempt_timeout=_check_attempt_timeout(attempt_timeout, resolved_timeout),
+        max_body_size=_check_max_body_size(max_body_size),
     )

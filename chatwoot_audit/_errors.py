@@ -6,8 +6,9 @@ Exception tree::
     ├── InvalidArgumentError (also a ValueError: raised before any request)
     │   └── ConfigurationError (missing or unsafe base_url, token or account id)
     ├── APIConnectionError (the request did not get an answer)
-    │   └── APITimeoutError
+    │   └── APITimeoutError (no answer within timeout, or the whole answer not within attempt_timeout)
     ├── APIResponseValidationError (an answer that is not what the API promises: HTML, bad JSON, wrong types)
+    │   └── ResponseTooLargeError (a body over max_body_size)
     ├── APIStatusError (an HTTP status other than 200; .status_code, .body, .request_id, .response)
     │   ├── AuthenticationError (401)
     │   ├── PermissionDeniedError (403)
@@ -39,6 +40,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "status_error_class",
 ]
 
@@ -65,7 +67,7 @@ class APIConnectionError(ChatwootError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The server did not answer within the timeout."""
+    """The server did not answer within ``timeout``, or one attempt took longer than ``attempt_timeout``."""
 
 
 class APIResponseValidationError(ChatwootError):
@@ -77,6 +79,18 @@ class APIResponseValidationError(ChatwootError):
         self.response = response
         self.body = body
         self.status_code = response.status_code if response is not None else None
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """An answer's body was larger than ``max_body_size`` bytes; it was not read to the end.
+
+    A real page is tens of kilobytes, so this is a proxy or server gone wrong (an endless stream, say), and
+    retried like other transient failures. ``limit`` is the cap in bytes; ``body`` is None.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response | None = None, limit: int) -> None:
+        super().__init__(message, response=response, body=None)
+        self.limit = limit
 
 
 class APIStatusError(ChatwootError):
@@ -164,5 +178,6 @@ PASSING_ERRORS: tuple[type[ChatwootError], ...] = (
     InternalServerError,
     RateLimitError,
     TransientBody,
+    ResponseTooLargeError,
     IncompleteWalkError,
 )

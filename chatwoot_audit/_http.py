@@ -1,18 +1,26 @@
-"""Requests from the generated client, and answers into pages or errors. No I/O: the clients send.
+"""Requests from the generated client, and answers into pages or errors. The clients send and read.
 
 The generated client is the only code that knows the endpoint's URL and parameters; this module asks it
 for them and only puts the base URL in front, so that a caller's own httpx client (with no base_url of
-its own) works too.
+its own) works too. :class:`AttemptLimits` holds one attempt to its deadline and its answer to a size;
+the clients feed it the body as it arrives.
 """
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import json
-from typing import Any
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import quote
 
+import anyio
+import attrs
 import httpx
-from chatwoot_audit_generated.api.audit_logs import get_account_audit_logs
+from chatwoot_audit_generated import spec_table
 
 from . import _errors
 from ._config import Settings
@@ -21,13 +29,17 @@ from ._models import AuditLogPage
 from ._version import __version__
 
 __all__ = [
+    "AttemptLimits",
     "PageRequest",
     "TransientBody",
+    "aread_body",
     "build_request",
     "connection_error",
     "page_from_response",
+    "read_body",
     "redact",
     "request_headers",
+    "scrub_bytes",
 ]
 
 REDACTED = "<redacted>"
@@ -37,16 +49,27 @@ USER_AGENT = f"chatwoot-audit/{__version__}"
 TransientBody = _errors.TransientBody
 
 
+# Besides page, the generated client sends the default of every query parameter the spec gives one.
+_QUERY_DEFAULTS: Final = {
+    p.name: p.default for p in spec_table.PARAMETERS if p.location == "query" and p.has_default and p.name != "page"
+}
+
+
 class PageRequest:
-    """The method, absolute URL and query of one page request, as the generated client builds it."""
+    """The method, absolute URL and query of one page request, as the generated client builds it.
+
+    The generated package's spec_table, written with its modules from the same merged spec, gives the
+    operation's method, path and parameters.
+    """
 
     __slots__ = ("method", "params", "url")
 
     def __init__(self, settings: Settings, page: int) -> None:
-        kwargs: dict[str, Any] = get_account_audit_logs._get_kwargs(account_id=settings.account_id, page=page)
-        self.method: str = str(kwargs["method"]).upper()
-        self.url = _absolute(settings.base_url, str(kwargs["url"]))
-        self.params: dict[str, Any] = dict(kwargs.get("params") or {})
+        self.method: str = spec_table.METHOD
+        # Filled in as the generated client fills in a path parameter.
+        path = spec_table.PATH.format(account_id=quote(str(settings.account_id), safe=""))
+        self.url = _absolute(settings.base_url, path)
+        self.params: dict[str, Any] = {**_QUERY_DEFAULTS, "page": page}
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,6 +107,21 @@ def build_request(
 def scrub(text: str, settings: Settings) -> str:
     """``text`` with the token blanked: servers and proxies may echo request headers in an error page."""
     return text.replace(settings.token, REDACTED) if settings.token in text else text
+
+
+# The token is ASCII, so these are all the ways its bytes can come back: as UTF-8 (and every ASCII-based
+# charset), or 2 or 4 bytes a character. Decoded with the wrong charset, the wider forms read as the
+# token with NULs between its letters, or as other characters that encode back to it.
+_TOKEN_ENCODINGS: Final = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def scrub_bytes(content: bytes, token: str) -> bytes:
+    """``content`` with the token blanked in each encoding it may be echoed in, before anything decodes it."""
+    for encoding in _TOKEN_ENCODINGS:
+        needle = token.encode(encoding)
+        if needle in content:
+            content = content.replace(needle, REDACTED.encode(encoding))
+    return content
 
 
 def scrub_parsed(body: object, settings: Settings) -> object:
@@ -137,11 +175,23 @@ def redact(request: httpx.Request | None, settings: Settings) -> None:
         request.headers[settings.token_header] = REDACTED
 
 
-def _text(response: httpx.Response) -> str:
+_BOM_ENCODINGS: Final = frozenset({"utf-8-sig", "utf-16", "utf-32"})
+
+
+def _text(response: httpx.Response, settings: Settings) -> str:
+    """The body as text with the token blanked: by its BOM, its declared charset, or its NUL pattern.
+
+    httpx reads a body without a charset as UTF-8, which turns UTF-16 into letters between NULs.
+    """
+    raw = scrub_bytes(response.content, settings.token)
+    detected = json.detect_encoding(raw)
+    # A byte-order mark outranks the declared charset, as it does in browsers.
+    declared = None if detected in _BOM_ENCODINGS else response.charset_encoding
     try:
-        return response.text
+        text = raw.decode(declared or detected, errors="replace")
     except Exception:  # a declared charset such as rot13 or hex fails inside the codec machinery, any way
-        return response.content.decode("utf-8", errors="replace")
+        text = raw.decode(detected, errors="replace")
+    return scrub(text, settings)
 
 
 def _loads(data: str | bytes) -> object:
@@ -154,7 +204,7 @@ def _loads(data: str | bytes) -> object:
 
 def _body(response: httpx.Response, settings: Settings) -> object:
     """The answer's JSON, or its text, with the token blanked before anything else reads it."""
-    text = scrub(_text(response), settings)
+    text = _text(response, settings)
     if "json" in response.headers.get("content-type", ""):
         try:
             parsed = _loads(text)
@@ -228,44 +278,78 @@ def status_error(response: httpx.Response, settings: Settings, *, attempts: int 
 
 
 def page_from_response(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> AuditLogPage:
-    """A 200 answer's page, or the error the answer stands for."""
+    """A 200 answer's page, or the error the answer stands for.
+
+    Each error is raised outside the ``except`` that found the fault, so its ``__context__`` is empty:
+    the json or validation error behind it quotes the body, token and all.
+    """
     if response.status_code != 200:
         raise status_error(response, settings, attempts=attempts)
     try:
         body = _loads(response.content)
     except (ValueError, UnicodeDecodeError):
-        redact(response.request, settings)
-        text = scrub(_text(response), settings)
-        content_type = response.headers.get("content-type", "unknown")
-        raise TransientBody(
-            f"the server answered 200 with a body that is not JSON (content-type {content_type}): "
-            f"{_short(text, 120)!r}",
-            response=response,
-            body=text,
-        ) from None
+        body = _NOT_JSON
+    if body is _NOT_JSON:
+        raise _not_json(response, settings)
     try:
-        return parse_page(body)
+        page = parse_page(body)
     except ValidationFailure as exc:
-        redact(response.request, settings)
         failure = exc
-        echoed = settings.token.encode() in response.content
-        if echoed:
-            text = scrub(_text(response), settings)
-            try:
-                body = _loads(text)
-            except ValueError:
-                body = text
-        # A token sent back JSON-escaped shows only now, decoded.
-        body, escaped = _scrubbed_parsed(body, settings.token)
-        if echoed or escaped:
-            # Describe the body with the token blanked, so no part of it reaches the message.
-            try:
-                parse_page(body)
-            except ValidationFailure as scrubbed:
-                failure = scrubbed
-        raise _errors.APIResponseValidationError(
-            scrub(f"the server's answer is not an audit-log page: {failure}", settings), response=response, body=body
-        ) from None
+    else:
+        when = server_time(response.headers.get("date"))
+        return page if when is None else attrs.evolve(page, server_time=when)
+    raise _not_a_page(response, settings, body, failure)
+
+
+def server_time(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None when absent or not a date."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # An HTTP date is GMT by definition; one without a zone is read as such.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+_NOT_JSON: Final = object()
+
+
+def _not_json(response: httpx.Response, settings: Settings) -> TransientBody:
+    redact(response.request, settings)
+    text = _text(response, settings)
+    content_type = response.headers.get("content-type", "unknown")
+    return TransientBody(
+        f"the server answered 200 with a body that is not JSON (content-type {content_type}): {_short(text, 120)!r}",
+        response=response,
+        body=text,
+    )
+
+
+def _not_a_page(
+    response: httpx.Response, settings: Settings, body: object, failure: ValidationFailure
+) -> _errors.APIResponseValidationError:
+    redact(response.request, settings)
+    raw = response.content
+    echoed = scrub_bytes(raw, settings.token) != raw
+    if echoed:
+        text = _text(response, settings)
+        try:
+            body = _loads(text)
+        except ValueError:
+            body = text
+    # A token sent back JSON-escaped shows only now, decoded.
+    body, escaped = _scrubbed_parsed(body, settings.token)
+    if echoed or escaped:
+        # Describe the body with the token blanked, so no part of it reaches the message.
+        try:
+            parse_page(body)
+        except ValidationFailure as scrubbed:
+            failure = scrubbed
+    return _errors.APIResponseValidationError(
+        scrub(f"the server's answer is not an audit-log page: {failure}", settings), response=response, body=body
+    )
 
 
 def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settings: Settings) -> _errors.ChatwootError:
@@ -277,3 +361,107 @@ def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settin
         return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)
     # Transport failures and any other httpx error (a bad header value, a broken gzip) read the same.
     return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)
+
+
+class AttemptLimits:
+    """One attempt held to ``attempt_timeout`` from its start, and its answer to ``max_body_size`` bytes.
+
+    The async client enforces the deadline with a cancel scope, exactly. The sync client cannot interrupt
+    a read, so it checks the clock as the body arrives (:meth:`check_time`): an attempt ends at most one
+    read timeout past its deadline, however slowly the body trickles. httpx hands over no bytes before the
+    headers are complete, so there the sync client has only the read timeout.
+    """
+
+    __slots__ = ("_chunks", "_size", "deadline", "limit", "seconds", "settings")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.seconds = settings.attempt_timeout
+        self.limit = settings.max_body_size
+        self.deadline = time.monotonic() + self.seconds if self.seconds is not None else math.inf
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def check_time(self, request: httpx.Request) -> None:
+        """Raise :class:`APITimeoutError` once the deadline has passed (the sync client's clock)."""
+        if time.monotonic() > self.deadline:
+            raise self.timed_out(request)
+
+    def start(self, response: httpx.Response) -> None:
+        """Refuse at once an answer whose declared length is over the limit."""
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            raise self.too_large(response)
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep the next piece of the (decompressed) body; False, keeping nothing, once past the limit."""
+        self._size += len(chunk)
+        if self._size > self.limit:
+            self._chunks.clear()
+            return False
+        self._chunks.append(chunk)
+        return True
+
+    def finish(self, response: httpx.Response) -> None:
+        """Hand the body to ``response``, as its own ``read()`` would, for ``.content`` and ``.text``."""
+        response._content = b"".join(self._chunks)
+        self._chunks.clear()
+
+    def timed_out(self, request: httpx.Request) -> _errors.APITimeoutError:
+        """The error for an attempt that ran past its deadline; the token blanked in the request it carries."""
+        redact(request, self.settings)
+        where = f"{request.method} {request.url.copy_with(query=None)}"
+        allowed = f"{self.seconds:g}s" if self.seconds is not None else "none"
+        return _errors.APITimeoutError(
+            f"{where} took longer than attempt_timeout={allowed} (the request and the whole answer must "
+            "arrive within it)",
+            request=request,
+        )
+
+    def too_large(self, response: httpx.Response) -> _errors.ResponseTooLargeError:
+        """The error for an answer whose body is over the limit."""
+        redact(response.request, self.settings)
+        return _errors.ResponseTooLargeError(
+            f"the server's answer ({response.status_code} {response.reason_phrase}) is larger than "
+            f"max_body_size={self.limit} bytes; a page of audit logs is tens of kilobytes",
+            response=response,
+            limit=self.limit,
+        )
+
+
+def read_body(response: httpx.Response, limits: AttemptLimits) -> None:
+    """Read a streamed answer's body under ``limits`` (sync); the caller closes the response."""
+    limits.start(response)
+    request = response.request
+    limits.check_time(request)
+    for chunk in response.iter_bytes():
+        if not limits.add(chunk):
+            raise limits.too_large(response)
+        limits.check_time(request)
+    limits.finish(response)
+
+
+async def aread_body(response: httpx.Response, limits: AttemptLimits) -> None:
+    """Read a streamed answer's body under ``limits`` (async: the caller's cancel scope keeps the time)."""
+    limits.start(response)
+    spilled: int | None = None
+    with anyio.CancelScope() as scope:
+        async for chunk in response.aiter_bytes():
+            if spilled is not None:
+                # Bytes already buffered before the next read takes the cancellation. Should no read come
+                # (a stream that never waits), stop anyway; trio may then warn of a generator left behind.
+                spilled += len(chunk)
+                if spilled > _MAX_SPILL:
+                    break
+            elif not limits.add(chunk):
+                # httpx reads through a chain of async generators: leaving the loop would strand the inner
+                # ones (trio warns of each), while a cancellation raised in the next read unwinds them all.
+                spilled = 0
+                scope.cancel()
+    if spilled is not None:
+        raise limits.too_large(response)
+    limits.finish(response)
+
+
+# More than a network read buffers (h11 reads 64 KiB at a time).
+_MAX_SPILL: Final = 1024 * 1024

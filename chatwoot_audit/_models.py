@@ -12,7 +12,10 @@ import attrs
 
 __all__ = ["FIELDS", "AuditAction", "AuditLog", "AuditLogPage"]
 
-# The keys a Chatwoot server renders for each entry, in its order.
+# The keys a Chatwoot server renders for each entry, in its order: the merged spec's audit_log properties,
+# each an AuditLog attribute below. Written out because attributes are; tests/test_contract.py and
+# scripts/update_spec.py name the edit when the spec and these differ, and the parser reads each field's
+# types from the spec's table in the generated package.
 FIELDS = (
     "id",
     "auditable_id",
@@ -129,12 +132,18 @@ class AuditLogPage:
 
     ``per_page`` is the server's own (25 on current Chatwoot, 15 on v4.14.0 and older). Chatwoot sends no
     page count: ``total_pages`` is worked out from ``total_entries``. Iterating a page yields its entries.
+
+    ``server_time`` is the answer's ``Date`` header as an aware UTC datetime (whole seconds), the server's
+    idea of when the page was read; None when the header was absent or unparseable, or for a page built
+    by hand. It is what ``Checkpoint.advance(log, now=...)`` measures clock skew against. It is not part
+    of equality or ``to_dict()``: two reads of the same page are equal whenever they were made.
     """
 
     items: tuple[AuditLog, ...]
     current_page: int
     per_page: int
     total_entries: int
+    server_time: datetime | None = attrs.field(default=None, eq=False)
 
     @property
     def total_pages(self) -> int:

@@ -6,18 +6,19 @@ progress bar and the demo's tables. Without it, ``--help`` still works and the c
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ._cli._exits import ExitCode, describe
-from ._cli._logs import clear_secrets, say, say_traceback, setup_logging
-from ._cli._parser import build_parser
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
 
 __all__ = ["main"]
 
 _TOP_FLAGS = frozenset({"--debug", "-q", "--quiet"})
+# ExitCode.INTERRUPTED, written out here: a Ctrl-C can come before _cli._exits is imported.
+_INTERRUPTED = 130
 
 
 def _emulator_argv(argv: list[str]) -> list[str] | None:
@@ -30,6 +31,7 @@ def _emulator_argv(argv: list[str]) -> list[str] | None:
 
 
 def _run_emulator(argv: list[str]) -> int:
+    from ._cli._exits import ExitCode
     from .testing._cli import main as emulator_main
 
     try:
@@ -65,10 +67,33 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    # The command's modules are imported inside this try, so that a Ctrl-C while they load (most of the
+    # start-up time that follows this call) exits 130 with one line, like one at any later moment, and
+    # not with a traceback.
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        _say_interrupted()
+        return _INTERRUPTED
+
+
+def _say_interrupted() -> None:
+    try:
+        from ._cli._logs import say
+
+        say("interrupted")
+    except KeyboardInterrupt:
+        pass  # pressed again: the exit status says it
+
+
+def _main(args_list: list[str]) -> int:
     delegated = _emulator_argv(args_list)
     if delegated is not None:
         return _run_emulator(delegated)
+    from ._cli._exits import ExitCode, describe
+    from ._cli._logs import clear_secrets, say, say_traceback, setup_logging
+    from ._cli._parser import build_parser
+
     try:
         args = build_parser().parse_args(args_list)
     except SystemExit as exc:
@@ -78,9 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(debug=args.debug, quiet=args.quiet, timestamps=args.command == "follow")
     try:
         return int(_handler(args.command)(args))
-    except KeyboardInterrupt:
-        say("interrupted")
-        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.BROKEN_PIPE

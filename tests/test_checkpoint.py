@@ -183,7 +183,9 @@ def test_logs_after_from_the_edges_of_time() -> None:
 # -- documentation --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["to_dict", "from_dict", "to_json", "from_json", "starting_at"])
+@pytest.mark.parametrize(
+    "name", ["to_dict", "from_dict", "to_json", "from_json", "starting_at", "advance", "skew_margin"]
+)
 def test_public_methods_have_docstrings(name: str) -> None:
     """Every public method of Checkpoint says what it does."""
     assert (getattr(Checkpoint, name).__doc__ or "").strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -102,16 +103,17 @@ def test_jsonl_goes_to_stdout_by_default(tmp_path: Path) -> None:
 
 
 def test_csv_has_every_field_in_the_servers_order(tmp_path: Path) -> None:
-    """CSV: the API's fields as columns in order, nested objects as JSON text, ISO UTC times, null empty."""
+    """CSV: the API's fields as columns in order, then extra; nested objects as JSON text, ISO UTC times, null
+    empty."""
     with serving(tmp_path, seed=3, entries=120) as served:
         done = run_cli(served.auth("export", "--format", "csv"), served.env)
         assert done.returncode == 0, done.stderr
         rows = list(csv.reader(done.stdout.splitlines()))
-        assert rows[0] == FIELDS
+        assert rows[0] == [*FIELDS, "extra"]
         entries = served.emulator.entries
         assert len(rows) == len(entries) + 1
         for row, entry in zip(rows[1:], entries, strict=True):
-            assert row == [expected_cell(name, entry[name]) for name in FIELDS]
+            assert row == [*(expected_cell(name, entry[name]) for name in FIELDS), ""]
 
 
 def test_output_suffix_picks_the_format(tmp_path: Path) -> None:
@@ -349,3 +351,49 @@ def test_an_empty_account_writes_an_empty_valid_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text()) == []
     assert "feature may be disabled" in done.stderr
+
+
+def _strict_json(data: bytes | str) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(data, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+def test_text_utf_8_cannot_hold_and_numbers_json_cannot_are_written_as_documented(tmp_path: Path, fmt: str) -> None:
+    """An entry with a lone surrogate ("\\ud800") and one with NaN and Infinity inside auditable (both accepted
+    by Python's JSON parser) export with exit 0: valid UTF-8 and standard JSON, the surrogate as its escape,
+    the numbers as null."""
+    entries = [
+        '{"id":7,"auditable_id":5,"auditable_type":"AccountUser","auditable":{"score":NaN,"range":[Infinity,'
+        '-Infinity]},"associated_id":1,"associated_type":"Account","user_id":1,"user_type":"User","username":'
+        '"a@b.example","action":"update","audited_changes":{"role":[0,1]},"version":2,"comment":null,'
+        '"request_uuid":"r-7","created_at":1781602888,"remote_address":"203.0.113.10"}',
+        '{"id":6,"auditable_id":5,"auditable_type":"AccountUser","auditable":{"name":"x\\ud800y"},'
+        '"associated_id":1,"associated_type":"Account","user_id":1,"user_type":"User","username":"\\udc00@b",'
+        '"action":"update","audited_changes":{"role":[0,1]},"version":2,"comment":null,"request_uuid":"r-6",'
+        '"created_at":1781602887,"remote_address":"203.0.113.10"}',
+    ]
+    body = ('{"per_page":25,"total_entries":2,"current_page":1,"audit_logs":[' + ",".join(entries) + "]}").encode()
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token\n")
+    out = tmp_path / f"audit.{fmt}"
+    with answering(200, body) as url:
+        args = ["export", "--base-url", url, "--account-id", "1", "--token-file", str(token_file), "-o", str(out)]
+        done = run_cli(args, clean_env())
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    text = out.read_bytes().decode("utf-8")
+    if fmt == "csv":
+        rows = {row["id"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}
+        assert _strict_json(rows["7"]["auditable"]) == {"score": None, "range": [None, None]}
+        assert _strict_json(rows["6"]["auditable"]) == {"name": "x\ud800y"}
+        assert rows["6"]["username"] == "\\udc00@b"
+        return
+    written = _strict_json(text) if fmt == "json" else [_strict_json(line) for line in text.splitlines()]
+    assert [entry["id"] for entry in written] == [7, 6]
+    assert written[0]["auditable"] == {"score": None, "range": [None, None]}
+    assert written[1]["auditable"] == {"name": "x\ud800y"}
+    assert written[1]["username"] == "\udc00@b"
+    assert [list(entry) for entry in written] == [FIELDS, FIELDS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,31 @@ def test_follow_into_a_closed_pipe_exits_141(tmp_path: Path) -> None:
         assert "stdout was closed by its reader" in stderr
         assert "Traceback" not in stderr
         assert json.loads(checkpoint.read_text())["checkpoint"]["high_water"] is not None
+
+
+def test_an_entry_from_a_fast_clock_does_not_stop_delivery(tmp_path: Path) -> None:
+    """An entry stamped an hour ahead (an app server's clock runs fast) is delivered once, with a warning
+    naming it, and the entries written after it are still delivered by the next polls."""
+    with serving(tmp_path, seed=39, entries=20) as served:
+        emulator = served.emulator
+        args = served.auth("follow", "--once", "--checkpoint", str(tmp_path / "cp.json"))
+        assert len(run_cli(args, served.env).stdout.splitlines()) == 20
+
+        now = int(time.time())
+        skewed = emulator.add_entry(created_at=now + 3600)
+        honest = emulator.add_entry(created_at=now)
+        second = run_cli(args, served.env)
+        assert second.returncode == 0, second.stderr
+        assert ids(second.stdout.encode().splitlines()) == [honest["id"], skewed["id"]]
+        warnings = [line for line in second.stderr.splitlines() if "warning:" in line]
+        assert len(warnings) == 1
+        assert f"entry {skewed['id']} " in warnings[0]
+        assert "s ahead of" in warnings[0]
+
+        later = [emulator.add_entry(created_at=int(time.time())) for _ in range(2)]
+        third = run_cli(args, served.env)
+        assert third.returncode == 0, third.stderr
+        assert ids(third.stdout.encode().splitlines()) == [entry["id"] for entry in later]
+        fourth = run_cli(args, served.env)
+        assert (fourth.returncode, fourth.stdout) == (0, "")
+        assert "warning:" not in fourth.stderr

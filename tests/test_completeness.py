@@ -156,7 +156,9 @@ def run(walker: Walker, serve: Callable[[int], AuditLogPage | ChatwootError], *,
 hazards = st.fixed_dictionaries(
     {
         "entries": st.integers(min_value=0, max_value=120),
-        "per_page": st.sampled_from([2, 3, 5, 15, 25]),
+        # Pages of at least 3: a list that grows by an entry a request outruns a concurrent walk of 2-entry
+        # pages that re-reads every page served out of order, and such a walk never ends (nor would any).
+        "per_page": st.sampled_from([3, 5, 15, 25]),
         "tie_density": st.floats(min_value=0.0, max_value=0.9),
         "arrivals": st.floats(min_value=0.0, max_value=1.0),
         "late": st.floats(min_value=0.0, max_value=1.0),
@@ -312,7 +314,15 @@ def test_a_long_walk_forgets_what_it_proved_and_still_loses_nothing(hazards: dic
     """Past a few hundred pages a walk forgets the entries it has proven; repeats of them stay unyielded."""
     for seed in range(2):
         server = Hostile(
-            random.Random(seed), entries=1500, per_page=5, tie_density=0.5, late_window=60, skew=0.0, **hazards
+            random.Random(seed),
+            entries=1500,
+            per_page=5,
+            tie_density=0.5,
+            late_window=60,
+            skew=0.0,
+            arrivals=hazards["arrivals"],
+            late=hazards["late"],
+            same_second=hazards["same_second"],
         )
         owed = server.snapshot()
         walk = LogWalk()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from chatwoot_audit._config import (
+    DEFAULT_MAX_BODY_SIZE,
     DEFAULT_TIMEOUT,
     ENV_ACCOUNT_ID,
     ENV_API_ACCESS_TOKEN,
@@ -183,12 +184,19 @@ def test_plain_http_allowed_when_asked(url: str) -> None:
         "http://127.5.5.5",
         "http://[::1]:3000",
         "http://[::1]",
-        "http://chatwoot.localhost:8080",
     ],
 )
 def test_plain_http_loopback_allowed(url: str) -> None:
     """Plain http to loopback is fine without opting in."""
     assert check_base_url(url, allow_insecure_http=False).scheme == "http"
+
+
+@pytest.mark.parametrize("url", ["http://chatwoot.localhost:8080", "http://localhost.:3000", "http://a.b.localhost"])
+def test_plain_http_to_names_under_localhost_refused(url: str) -> None:
+    """Names under .localhost (and 'localhost.') may go to DNS: plain http to them needs opting in."""
+    with pytest.raises(ConfigurationError, match=r"allow_insecure_http.*only 'localhost' itself"):
+        check_base_url(url, allow_insecure_http=False)
+    assert check_base_url(url, allow_insecure_http=True).scheme == "http"
 
 
 @pytest.mark.parametrize(
@@ -441,3 +449,50 @@ def test_surrounding_whitespace_of_a_token_is_dropped() -> None:
     """A token read from a file with its trailing newline is used without it."""
     settings = resolve(api_access_token=f"  {CANARY}\r\n")
     assert settings.token == CANARY
+
+
+# -- attempt_timeout and max_body_size -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        (None, 90.0),
+        (5, 15.0),
+        (httpx.Timeout(10.0, connect=20.0), 60.0),
+        (httpx.Timeout(10.0, pool=None), 30.0),
+        (httpx.Timeout(None), None),
+        (httpx.Timeout(10.0, read=None), None),
+    ],
+)
+def test_attempt_timeout_defaults_to_three_times_the_longest_phase(
+    timeout: float | httpx.Timeout | None, expected: float | None
+) -> None:
+    """By default an attempt may take 3x the longest phase of timeout; with no read limit, no limit at all."""
+    assert resolve(timeout=timeout).attempt_timeout == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.25, 0.25), (7, 7.0), (math.inf, None)])
+def test_attempt_timeout_given(value: float, expected: float | None) -> None:
+    """A number of seconds is kept; math.inf means no limit."""
+    assert resolve(attempt_timeout=value).attempt_timeout == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, math.nan, -math.inf, True, "3", httpx.Timeout(3)])
+def test_attempt_timeout_invalid(value: object) -> None:
+    """Zero, negative, NaN or a value of another kind is refused, naming the argument."""
+    with pytest.raises(ConfigurationError, match="attempt_timeout"):
+        resolve(attempt_timeout=value)
+
+
+def test_max_body_size_default_is_far_above_a_page() -> None:
+    """16 MiB by default: hundreds of times a page of 25 entries."""
+    assert resolve().max_body_size == DEFAULT_MAX_BODY_SIZE == 16 * 1024 * 1024
+    assert resolve(max_body_size=1024).max_body_size == 1024
+
+
+@pytest.mark.parametrize("value", [0, -5, 1.5, True, "1024", math.inf])
+def test_max_body_size_invalid(value: object) -> None:
+    """A size must be a whole number of bytes >= 1."""
+    with pytest.raises(ConfigurationError, match="max_body_size"):
+        resolve(max_body_size=value)

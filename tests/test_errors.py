@@ -22,6 +22,7 @@ from chatwoot_audit._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     status_error_class,
 )
 
@@ -33,6 +34,7 @@ TREE: list[tuple[type[Exception], type[Exception]]] = [
     (APIConnectionError, ChatwootError),
     (APITimeoutError, APIConnectionError),
     (APIResponseValidationError, ChatwootError),
+    (ResponseTooLargeError, APIResponseValidationError),
     (APIStatusError, ChatwootError),
     (AuthenticationError, APIStatusError),
     (PermissionDeniedError, APIStatusError),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from _cli_helpers import answering, clean_env, run_cli
 from _rows import ACCOUNT_USER_UPDATE as ROW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -705,3 +707,138 @@ def test_an_echoed_token_is_blanked_in_the_request_id() -> None:
     assert error.request_id is not None
     assert SETTINGS.token not in error.request_id
     assert SETTINGS.token not in str(error)
+
+
+# -- the token behind an error, and in wide encodings ---------------------------------------------
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception chained behind it, as a traceback would reach them."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending += [current.__context__, current.__cause__]
+    return seen
+
+
+def assert_no_token_behind(error: BaseException) -> None:
+    """No exception chained to ``error`` holds the token: not in its message, args, nor a json error's .doc."""
+    for link in _chain(error):
+        assert TOKEN not in str(link), type(link)
+        assert TOKEN not in repr(link.args), type(link)
+        assert TOKEN not in str(getattr(link, "doc", "")), type(link)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({**PAGE_BODY, "audit_logs": TOKEN}),
+        json.dumps({**PAGE_BODY, "audit_logs": [{**ROW, "id": TOKEN}]}),
+        json.dumps({**PAGE_BODY, "per_page": f"x{TOKEN}"}),
+    ],
+)
+def test_a_validation_error_chains_no_exception_holding_the_token(content: str) -> None:
+    """A 200 echoing the token into a field that fails validation leaves it in no chained exception."""
+    error = error_of(answer(200, content, JSON))
+    assert type(error) is APIResponseValidationError
+    assert_token_hidden(error)
+    assert_no_token_behind(error)
+
+
+@pytest.mark.parametrize("content", [f"<html>api_access_token: {TOKEN}</html>", f'{{"echo": "{TOKEN}"'])
+def test_a_body_that_is_not_json_chains_no_exception_holding_the_token(content: str) -> None:
+    """A 200 that is not JSON leaves no json error (whose .doc is the whole body) behind its error."""
+    error = error_of(answer(200, content, JSON))
+    assert isinstance(error, TransientBody)
+    assert_token_hidden(error)
+    assert_no_token_behind(error)
+
+
+WIDE_ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+
+
+def assert_no_trace_of_the_token(text: str) -> None:
+    """Not the token, nor the token between NULs, nor characters that encode back to it."""
+    assert TOKEN not in text
+    assert TOKEN not in text.replace("\x00", "")
+    for encoding in WIDE_ENCODINGS:
+        assert TOKEN.encode() not in text.encode(encoding, errors="surrogatepass")
+
+
+@pytest.mark.parametrize("encoding", WIDE_ENCODINGS)
+@pytest.mark.parametrize(("status", "content_type"), [(502, "text/html"), (200, "text/html"), (401, None)])
+def test_a_token_echoed_in_a_wide_encoding_without_a_charset_is_blanked(
+    encoding: str, status: int, content_type: str | None
+) -> None:
+    """A UTF-16 or UTF-32 body with no charset is read by its BOM or NULs, and the token in it blanked."""
+    page = f"<html><pre>api_access_token: {TOKEN}</pre></html>"
+    headers = {"content-type": content_type} if content_type else {}
+    error = error_of(answer(status, page.encode(encoding), headers))
+    assert_token_hidden(error)
+    assert_no_trace_of_the_token(str(error))
+    assert_no_trace_of_the_token(str(getattr(error, "body", "")))
+    # Read in its own encoding, the rest of the page reads as text.
+    assert "api_access_token: <redacted>" in str(error)
+
+
+@pytest.mark.parametrize("encoding", WIDE_ENCODINGS)
+def test_a_wide_json_error_body_without_a_charset_is_parsed_and_blanked(encoding: str) -> None:
+    """A JSON 401 in UTF-16 or UTF-32 with no charset is parsed, with the token blanked in it."""
+    content = json.dumps({"error": f"Invalid Access Token {TOKEN}"}).encode(encoding)
+    error = error_of(answer(401, content, {"content-type": "application/json"}))
+    assert isinstance(error, AuthenticationError)
+    assert error.body == {"error": f"Invalid Access Token {REDACTED}"}
+    assert_no_trace_of_the_token(str(error))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "charset"), [("utf-16-le", "utf-8"), ("utf-8", "utf-16"), ("utf-32-be", "latin-1"), ("utf-8", "cp500")]
+)
+def test_a_token_under_the_wrong_charset_leaves_no_trace(encoding: str, charset: str) -> None:
+    """A body in one encoding declared as another shows no form of the token that encodes back to it."""
+    page = f"<html>echo: {TOKEN}</html>".encode(encoding)
+    error = error_of(answer(502, page, {"content-type": f"text/html; charset={charset}"}))
+    assert_no_trace_of_the_token(str(error))
+    assert_no_trace_of_the_token(str(getattr(error, "body", "")))
+    assert TOKEN.encode() not in str(error).encode(charset, errors="replace")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_byte_order_mark_outranks_the_declared_charset(encoding: str) -> None:
+    """A body that starts with a BOM is read by it, whatever charset the header names."""
+    page = f"<html>echo: {TOKEN}</html>".encode(encoding)
+    error = error_of(answer(502, page, {"content-type": "text/html; charset=utf-8"}))
+    assert "<html>echo: <redacted></html>" in str(error)
+    assert_no_trace_of_the_token(str(error))
+
+
+def test_a_wide_json_page_of_the_wrong_shape_is_blanked() -> None:
+    """A 200 JSON body in UTF-16 echoing the token into a failing field shows it nowhere."""
+    content = json.dumps({**PAGE_BODY, "audit_logs": TOKEN}).encode("utf-16")
+    error = error_of(answer(200, content, {"content-type": "application/json"}))
+    assert type(error) is APIResponseValidationError
+    assert_token_hidden(error)
+    assert_no_trace_of_the_token(str(error))
+    assert_no_token_behind(error)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le"])
+def test_the_command_prints_no_wide_echo_of_the_token(tmp_path: Path, encoding: str) -> None:
+    """A proxy page echoing the token in UTF-16 or UTF-32, no charset, leaves no trace of it on stderr."""
+    token = "canary-TOKEN-5e1d0b"
+    page = f"<html><pre>api_access_token: {token}</pre></html>".encode(encoding)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    with answering(502, page, headers={"Content-Type": "text/html"}) as base_url:
+        env = clean_env(CHATWOOT_BASE_URL=base_url, CHATWOOT_ACCOUNT_ID="1")
+        done = run_cli(["export", "--debug", "--max-retries", "0", "--token-file", str(token_file)], env)
+    assert done.returncode != 0
+    assert "<redacted>" in done.stderr
+    for text in (done.stdout, done.stderr):
+        assert token not in text.replace("\x00", "")
+        for wide in WIDE_ENCODINGS:
+            assert token.encode() not in text.encode(wide, errors="surrogatepass")

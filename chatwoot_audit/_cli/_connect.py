@@ -2,7 +2,8 @@
 
 The token is read only from ``CHATWOOT_API_ACCESS_TOKEN`` or ``--token-file``: a flag's value would show in
 the shell history and in ``ps``. The command brings its own ``httpx.Client`` so it can count requests and
-read ``total_entries`` for the progress display; everything else is the SDK's own walk.
+read ``total_entries`` for the progress display; everything else is the SDK's own walk. Like the SDK's own
+client, it reaches a loopback server directly, whatever proxy the environment names.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from .._client import ChatwootAudit
-from .._config import DEFAULT_TIMEOUT, ENV_ACCOUNT_ID, ENV_API_ACCESS_TOKEN, ENV_BASE_URL
+from .._config import DEFAULT_TIMEOUT, ENV_ACCOUNT_ID, ENV_API_ACCESS_TOKEN, ENV_BASE_URL, direct_mounts
 from ._exits import UsageError
 from ._logs import add_secret
 
@@ -113,14 +114,19 @@ def connection_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Co
 
 
 class RequestStats:
-    """Counts what the walk sends, from httpx's event hooks (which worker threads call concurrently)."""
+    """Counts what the walk sends, from httpx's event hooks (which worker threads call concurrently).
+
+    The hooks see an answer before its body is read, and must not read it: the SDK reads it, held to its
+    deadline and size limit. ``total_entries`` looks at the bodies the SDK has read since it last looked.
+    """
 
     def __init__(self, *, read_totals: bool = False) -> None:
         self.read_totals = read_totals
         self._lock = threading.Lock()
         self.requests = 0
         self._pages: set[int] = set()
-        self.total_entries: int | None = None
+        self._total: int | None = None
+        self._unread: list[httpx.Response] = []
 
     @property
     def pages(self) -> int:
@@ -134,24 +140,45 @@ class RequestStats:
             self.requests += 1
 
     def on_response(self, response: httpx.Response) -> None:
-        """Note the page a 200 answered, and its ``total_entries`` when asked to."""
+        """Note the page a 200 answered, and keep the answer for ``total_entries`` when asked to."""
         if response.status_code != 200:
             return
         page = response.request.url.params.get("page", "1")
-        total = self._total(response) if self.read_totals else None
         with self._lock:
             if page.isdigit():
                 self._pages.add(int(page))
+            if self.read_totals:
+                self._unread.append(response)
+
+    @property
+    def total_entries(self) -> int | None:
+        """The largest ``total_entries`` among the 200 answers read so far, for the progress display."""
+        with self._lock:
+            pending, self._unread = self._unread, []
+        waiting: list[httpx.Response] = []
+        totals: list[int] = []
+        for response in pending:
+            try:
+                content = response.content
+            except httpx.ResponseNotRead:
+                # Still arriving; one the SDK gave up on (closed, never read) is dropped.
+                if not response.is_closed:
+                    waiting.append(response)
+                continue
+            total = self._total_in(content)
             if total is not None:
-                self.total_entries = max(total, self.total_entries or 0)
+                totals.append(total)
+        with self._lock:
+            self._unread.extend(waiting)
+            if totals:
+                self._total = max(self._total or 0, *totals)
+            return self._total
 
     @staticmethod
-    def _total(response: httpx.Response) -> int | None:
-        # Only for the progress display; the SDK reads the same (cached) body again for itself.
-        response.read()
+    def _total_in(content: bytes) -> int | None:
         try:
-            total = json.loads(response.content).get("total_entries")
-        except (ValueError, AttributeError, UnicodeDecodeError):
+            total = json.loads(content).get("total_entries")
+        except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
             return None
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
@@ -165,6 +192,8 @@ def open_client(connection: Connection, stats: RequestStats, *, concurrency: int
         timeout=timeout,
         follow_redirects=False,
         trust_env=connection.trust_env,
+        # Plain http to loopback carries the token; through a proxy it would leave the machine.
+        mounts=direct_mounts(connection.base_url),
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
         event_hooks={"request": [stats.on_request], "response": [stats.on_response]},
     )

@@ -8,6 +8,10 @@ Delivery: a stop by SIGINT or SIGTERM finishes the line being written, saves the
 a restart neither repeats nor drops an entry. A crash (kill -9, power loss) between writing lines and saving
 the checkpoint repeats those lines (at most one save's worth) on stdout; with ``--output FILE`` the checkpoint
 also records the file's size and a restart cuts the file back to it, so the file gets every entry once.
+
+Clock skew: each entry is recorded against this machine's time at the end of the poll that found it. An
+entry stamped more than :attr:`Checkpoint.skew_margin` seconds after that (an app server whose clock runs
+fast) is delivered and logged as a warning, but does not lift the checkpoint past the entries that follow.
 """
 
 from __future__ import annotations
@@ -184,7 +188,7 @@ class Follower:
         """Poll until stopped; raises what needs a person (a refused token, a missing account)."""
         while True:
             try:
-                batch = self._poll()
+                batch, read_at = self._poll()
             except PASSING_ERRORS as exc:
                 # The SDK's list of outages, shared with ChatwootAudit.follow(): a 200 that is not JSON at all
                 # (a proxy's page) passes; JSON that is not an audit-log page does not, and needs a person.
@@ -192,18 +196,24 @@ class Follower:
                     raise
                 log.warning("polling failed, trying again in %gs: %s", self.interval, exc)
             else:
-                self._deliver(batch)
+                self._deliver(batch, read_at)
             if self.once:
                 return
             self.stop.check()
             time.sleep(self.interval)
 
-    def _poll(self) -> list[AuditLog]:
+    def _poll(self) -> tuple[list[AuditLog], datetime]:
+        """The entries not delivered yet, and the time they were read at."""
         # On a copy: the real checkpoint moves only past lines that are written.
         probe = Checkpoint.from_dict(self.state.checkpoint.to_dict())
-        return list(self.client.logs_after(probe, concurrency=self.concurrency))
+        probe._warns = False  # the real checkpoint warns, once, as it delivers
+        batch = list(self.client.logs_after(probe, concurrency=self.concurrency))
+        # The time the sync read its entries at (the server's Date, else this machine's clock once the
+        # walk was over): an entry stamped well after it comes from a clock that runs fast.
+        read_at = probe._read_at
+        return batch, datetime.now(UTC) if read_at is None else datetime.fromtimestamp(read_at, UTC)
 
-    def _deliver(self, batch: list[AuditLog]) -> None:
+    def _deliver(self, batch: list[AuditLog], read_at: datetime) -> None:
         checkpoint, matches = self.state.checkpoint, self.entry_filter.matches
         pending = written = 0
         with self.stop.shielded():
@@ -212,7 +222,7 @@ class Follower:
                     if matches(entry):
                         self.output.write(jsonl_line(entry))
                         written += 1
-                    checkpoint.advance(entry)
+                    checkpoint.advance(entry, now=read_at)
                     pending += 1
                     if pending >= SAVE_EVERY:
                         self.save()

@@ -30,6 +30,8 @@ def sync_usage() -> None:
         api_access_token="token",
         account_id=1,
         timeout=httpx.Timeout(10.0),
+        attempt_timeout=30.0,
+        max_body_size=16 * 1024 * 1024,
         max_retries=3,
         retry_policy=RetryPolicy(max_retries=2),
         token_header="Api-Access-Token",
@@ -42,6 +44,7 @@ def sync_usage() -> None:
         assert_type(page.items, tuple[AuditLog, ...])
         assert_type(page.total_pages, int)
         assert_type(page.has_next_page, bool)
+        assert_type(page.server_time, datetime | None)
         for log in page:
             assert_type(log, AuditLog)
         for page in client.pages(start=1, concurrency=4):
@@ -58,6 +61,10 @@ def sync_usage() -> None:
         cp = Checkpoint()
         for log in client.logs_after(cp, concurrency=2):
             assert_type(log, AuditLog)
+            cp.advance(log)
+            cp.advance(log, now=page.server_time or datetime.now(UTC))
+            cp.advance(log, now=1_800_000_000)
+        assert_type(cp.skew_margin, int)
         for log in client.follow(Checkpoint.from_json(cp.to_json()), interval=30.0):
             assert_type(log, AuditLog)
             break
@@ -71,7 +78,14 @@ def sync_usage() -> None:
 
 
 async def async_usage() -> None:
-    async with AsyncChatwootAudit("https://chat.example.com", "token", 1, http_client=httpx.AsyncClient()) as client:
+    async with AsyncChatwootAudit(
+        "https://chat.example.com",
+        "token",
+        1,
+        attempt_timeout=None,
+        max_body_size=None,
+        http_client=httpx.AsyncClient(),
+    ) as client:
         page = await client.page(1)
         assert_type(page, AuditLogPage)
         async for page in client.pages(concurrency=8):
