@@ -132,7 +132,7 @@ class Ledger:
             return
         self.first_total = total
         self.horizon = max((item.timestamp for item in items), default=None)
-        cuts = _cuts(items, 1, len(items) or 1, total)
+        cuts = _cuts([item.timestamp for item in items], 1, len(items) or 1, total)
         for stamp, _ in cuts or ():
             self._theta[stamp] = []
 
@@ -140,10 +140,10 @@ class Ledger:
         """Note an answer (page ``page`` of ``per_page``, ``total`` entries); return its entries new to the walk."""
         fresh: list[AuditLog] = []
         seen, by_stamp, sealed = self._seen, self._by_stamp, self._sealed
-        for item in items:
+        stamps = [item.timestamp for item in items]
+        for item, stamp in zip(items, stamps, strict=True):
             known = seen.get(item.id)
             if known is None:
-                stamp = item.timestamp
                 if sealed is not None and stamp > sealed:
                     continue
                 seen[item.id] = total
@@ -159,15 +159,15 @@ class Ledger:
         if total > self.last_total:
             self.last_total = total
         first = self.first_total
-        if first is not None and total >= first and items:
-            self._note_cuts(items, page, per_page, total)
+        if first is not None and total >= first and stamps:
+            self._note_cuts(stamps, page, per_page, total)
         return fresh
 
-    def _note_cuts(self, items: Sequence[AuditLog], page: int, per_page: int, total: int) -> None:
-        cuts = _cuts(items, page, per_page, total)
+    def _note_cuts(self, stamps: Sequence[int], page: int, per_page: int, total: int) -> None:
+        cuts = _cuts(stamps, page, per_page, total)
         if cuts is None:
             return
-        head, tail = items[0].timestamp, items[-1].timestamp
+        head, tail = stamps[0], stamps[-1]
         above = self._edges.get(page - 1)
         if page > 1 and above is not None and above[0] == total and above[2] > head:
             cuts.insert(0, (head, total - (page - 1) * per_page))
@@ -314,6 +314,8 @@ class Ledger:
                 frontier = min(reached.stamp, lowest[reached.read])
                 continue
             if not targets:
+                if not every:
+                    return gaps  # the walk goes on: the end of the list is checked once it is read
                 # Past the last cut read: the end of the list certifies what lies below a cut.
                 if any(self._short(source, None) == 0 for source in sources):
                     return gaps
@@ -393,13 +395,12 @@ class Ledger:
 _NOTHING = Gap(upper=Cut(stamp=0, below=0, total=0, read=-1), lower=None, missing=1)
 
 
-def _cuts(items: Sequence[AuditLog], page: int, per_page: int, total: int) -> list[tuple[int, int]] | None:
+def _cuts(stamps: Sequence[int], page: int, per_page: int, total: int) -> list[tuple[int, int]] | None:
     """``(stamp, below)`` of each cut of an answer; None when the answer is not newest first."""
     base = (page - 1) * per_page
     out: list[tuple[int, int]] = []
     previous: int | None = None
-    for index, item in enumerate(items):
-        stamp = item.timestamp
+    for index, stamp in enumerate(stamps):
         if previous is None:
             if page == 1:
                 out.append((stamp, total - base - index))

@@ -202,8 +202,8 @@ def _count(body: dict[str, Any], key: str) -> int:
     return value
 
 
-def parse_page(body: object) -> AuditLogPage:
-    """The decoded JSON of a 200 answer to a page."""
+def parse_page(body: object, server_time: datetime | None = None) -> AuditLogPage:
+    """The decoded JSON of a 200 answer to a page (``server_time``: its ``Date`` header)."""
     if isinstance(body, list):
         raise ValidationFailure(
             "the server sent a bare list of entries: it predates paginated audit logs (Chatwoot before "
@@ -222,6 +222,7 @@ def parse_page(body: object) -> AuditLogPage:
         current_page=current_page,
         per_page=per_page,
         total_entries=total_entries,
+        server_time=server_time,
     )
 
 

@@ -18,7 +18,6 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import anyio
-import attrs
 import httpx
 from chatwoot_audit_generated import spec_table
 
@@ -292,17 +291,18 @@ def page_from_response(response: httpx.Response, settings: Settings, *, attempts
     if body is _NOT_JSON:
         raise _not_json(response, settings)
     try:
-        page = parse_page(body)
+        return parse_page(body, server_time(response.headers.get("date")))
     except ValidationFailure as exc:
         failure = exc
-    else:
-        when = server_time(response.headers.get("date"))
-        return page if when is None else attrs.evolve(page, server_time=when)
     raise _not_a_page(response, settings, body, failure)
 
 
+@functools.lru_cache(maxsize=4)
 def server_time(value: str | None) -> datetime | None:
-    """An HTTP ``Date`` header as an aware UTC datetime; None when absent or not a date."""
+    """An HTTP ``Date`` header as an aware UTC datetime; None when absent or not a date.
+
+    Cached: the header changes once a second, and parsing it costs as much as a few entries do.
+    """
     if not value:
         return None
     try:
