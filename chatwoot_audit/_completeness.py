@@ -68,7 +68,7 @@ _NEAR = 8
 
 @attrs.frozen(slots=True)
 class Cut:
-    """An entry newer than none of its predecessors in an answer: ``below`` entries are at or below it."""
+    """Where an answer moves to an older second: ``below`` of its ``total`` entries are stamped ``stamp`` or older."""
 
     stamp: int
     below: int

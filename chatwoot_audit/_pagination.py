@@ -12,8 +12,9 @@ top) is found, and repaired or reported, by ``_completeness``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ._completeness import Gap, Ledger
 from ._errors import InvalidArgumentError
@@ -87,6 +88,13 @@ def plan_fetches(next_page: int, pending: Collection[int], last_page: int | None
     return [n for n in range(next_page, stop) if n not in pending]
 
 
+logger = logging.getLogger("chatwoot_audit")
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class LogWalk:
     """One walk over entries, newest first: each id at most once, inside ``[since, until]``, up to ``limit``.
 
@@ -119,6 +127,8 @@ class LogWalk:
         self.pages_read = 0
         self._limited = False
         self._ended = False  # met the bottom of its window: an entry older than since, or the end
+        # The newest and oldest created_at read, to say where the history lies when a window is empty.
+        self._span: tuple[datetime, datetime] | None = None
         if self.limit == 0:
             self.next_page = None
             self.stopped_early = True
@@ -168,6 +178,7 @@ class LogWalk:
 
     def note(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
         """Record an answer the walk read but does not walk (a probe): return nothing to yield."""
+        self._widen(page)
         self.last_total = max(self.last_total or 0, page.total_entries)
         self.ledger.record(page.items, requested, page.per_page, page.total_entries)
         return []
@@ -181,6 +192,7 @@ class LogWalk:
         if requested == 1:
             self.note_first_page(page)
         self._advance(page, requested)
+        self._widen(page)
         self.pages_read += 1
         out: list[AuditLog] = []
         since = self.since
@@ -201,8 +213,30 @@ class LogWalk:
                 break
         if self.next_page is None and not self._limited:
             self._ended = True
+            if not self.yielded and (since is not None or self.until is not None):
+                self._say_where_history_lies()
         self.ledger.advance()
         return out
+
+    def _widen(self, page: AuditLogPage) -> None:
+        if not page.items:
+            return
+        ends = (page.items[0].created_at, page.items[-1].created_at)
+        span = self._span
+        self._span = (max(ends), min(ends)) if span is None else (max(span[0], *ends), min(span[1], *ends))
+
+    def _say_where_history_lies(self) -> None:
+        window = f"from {_iso(self.since)} " if self.since is not None else ""
+        window += f"until {_iso(self.until)}" if self.until is not None else "on"
+        if self._span is None:
+            logger.info("no entries %s: the pages read held none at all", window)
+        else:
+            logger.info(
+                "no entries %s: the pages read held entries from %s to %s",
+                window,
+                _iso(self._span[1]),
+                _iso(self._span[0]),
+            )
 
     @property
     def checkable(self) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -153,3 +156,79 @@ def test_standalone_late_commits_and_dates_its_answers() -> None:
     first, last = (page.json()["audit_logs"] for page in (pages[0], pages[-1]))
     assert last[0] == first[0]
     assert len({entry["id"] for entry in last} - {entry["id"] for entry in first}) == 4
+
+
+def test_env_lines_feed_a_shell_and_the_sdk() -> None:
+    """--env prints export lines that a shell can eval while the emulator serves on in the background."""
+    script = (
+        'eval "$("$PYTHON" -m chatwoot_audit.testing --env --entries 7 --now 2026-06-16T09:41:27Z &)"\n'
+        '"$PYTHON" -c "from chatwoot_audit import ChatwootAudit\n'
+        "with ChatwootAudit() as client:\n"
+        '    print(client.page(1).items[0].timestamp, client.account_id)"\n'
+        'kill "$CHATWOOT_EMULATOR_PID"\n'
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHATWOOT_")}
+    # Its own session, so that the background emulator goes with the shell even when the test fails.
+    shell = subprocess.Popen(
+        ["bash", "-c", script],
+        env={**env, "PYTHON": sys.executable},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = shell.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
+        if shell.poll() is None:
+            shell.communicate(timeout=10)
+    assert shell.returncode == 0, stderr
+    assert stdout.split() == ["1781602887", "1"]
+
+
+def test_env_lines_quote_for_the_shell() -> None:
+    """The lines name the three variables the SDK and the CLI read, then the pid to stop it with."""
+    process = run_emulator("--env", "--entries", "3", "--seed", "9")
+    try:
+        first, second = read_line(process), read_line(process)
+        assert process.stdout is not None
+        # Nothing more comes: stdout is let go, so a reader waiting for its end is not held.
+        assert process.stdout.read() == ""
+        process.terminate()
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0
+    words = shlex.split(first)
+    assert words[0] == "export"
+    variables = dict(word.split("=", 1) for word in words[1:])
+    assert set(variables) == {"CHATWOOT_BASE_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_API_ACCESS_TOKEN"}
+    assert variables["CHATWOOT_BASE_URL"].startswith("http://127.0.0.1:")
+    assert variables["CHATWOOT_API_ACCESS_TOKEN"] == Emulator(seed=9, entries=0).admin_token
+    assert second == f"export CHATWOOT_EMULATOR_PID={process.pid}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1781602887", 1781602887.0), ("2026-06-16T09:41:27Z", 1781602887.0), ("2026-06-16T11:41:27+02:00", 1781602887.0)],
+)
+def test_now_flag_reads_unix_seconds_and_iso_times(text: str, seconds: float) -> None:
+    """--now takes Unix seconds or an ISO 8601 time with its zone."""
+    assert build_parser().parse_args(["--now", text]).now == seconds
+
+
+@pytest.mark.parametrize("text", ["2026-06-16T09:41:27", "yesterday", "nan", "-5"])
+def test_now_flag_refuses_what_is_not_a_moment(text: str) -> None:
+    """A time without a zone, a word or a negative number is a usage error."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--now", text])
+
+
+def test_faults_flag_takes_the_new_kinds() -> None:
+    """--faults names the refusals and the throttle like any other fault."""
+    args = build_parser().parse_args(["--faults", "1=429,2=401,3=401-signin,4=404"])
+    assert args.faults == {1: "429", 2: "401", 3: "401-signin", 4: "404"}

@@ -419,6 +419,14 @@ def test_rate_limit_with_an_injected_clock() -> None:
     assert all(get(emu)[0] == 200 for _ in range(5))
 
 
+# What the real server answers in each case: see ../shared/docs/chatwoot-server.md.
+REFUSAL_BODIES = {
+    "401": {"error": "Invalid Access Token"},
+    "401-signin": {"errors": ["You need to sign in or sign up before continuing."]},
+    "404": {"error": "Resource could not be found"},
+}
+
+
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_each_fault_in_the_core(kind: str) -> None:
     """A scheduled fault hits exactly its request number and is logged."""
@@ -427,6 +435,7 @@ def test_each_fault_in_the_core(kind: str) -> None:
     reply = emu.respond("GET", PATH.format(emu.account_id), "", {"api_access_token": emu.admin_token})
     assert reply.fault == kind
     expected_status = {"500": 500, "502": 502, "503": 503, "504": 504, "drop": 0}.get(kind, 200)
+    expected_status = {"401": 401, "401-signin": 401, "404": 404, "429": 429}.get(kind, expected_status)
     assert reply.status == expected_status
     if kind == "drop":
         assert reply.body == b""
@@ -446,6 +455,12 @@ def test_each_fault_in_the_core(kind: str) -> None:
         assert "x-request-id" not in reply.headers
     if kind == "500":
         assert json.loads(reply.body) == {"status": 500, "error": "Internal Server Error"}
+    if kind in REFUSAL_BODIES:
+        assert reply.headers["content-type"].startswith("application/json")
+        assert json.loads(reply.body) == REFUSAL_BODIES[kind]
+    if kind == "429":
+        assert (reply.headers["content-type"], reply.body) == ("text/plain", b"Retry later\n")
+        assert "retry-after" not in reply.headers
     assert get(emu)[0] == 200
     assert [record.fault for record in emu.requests] == [None, kind, None]
 

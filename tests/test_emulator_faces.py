@@ -225,7 +225,8 @@ async def test_each_fault(connect: Connect, kind: str) -> None:
             await face.get(client_timeout=httpx.Timeout(10.0, read=0.05))
     else:
         response = await face.get()
-        assert response.status_code == {"500": 500, "502": 502, "503": 503, "504": 504}.get(kind, 200)
+        statuses = {"500": 500, "502": 502, "503": 503, "504": 504, "401": 401, "401-signin": 401, "404": 404}
+        assert response.status_code == {**statuses, "429": 429}.get(kind, 200)
         if kind == "500":
             assert response.json() == {"status": 500, "error": "Internal Server Error"}
         elif kind in ("502", "503", "504", "html200"):
@@ -235,6 +236,16 @@ async def test_each_fault(connect: Connect, kind: str) -> None:
             assert response.headers["content-type"] == "application/json; charset=utf-8"
             with pytest.raises(json.JSONDecodeError):
                 json.loads(response.content)
+        elif kind == "401":
+            assert response.json() == {"error": "Invalid Access Token"}
+        elif kind == "401-signin":
+            assert response.json() == {"errors": ["You need to sign in or sign up before continuing."]}
+        elif kind == "404":
+            assert response.json() == {"error": "Resource could not be found"}
+        elif kind == "429":
+            assert response.headers["content-type"] == "text/plain"
+            assert response.content == b"Retry later\n"
+            assert "retry-after" not in response.headers
     assert (await face.get()).status_code == 200
     assert [record.fault for record in emu.requests] == [kind, None]
 

@@ -664,3 +664,23 @@ def test_windowed_walk_under_arrivals(
     assert [log.id for log in out if log.id < 10_000] == inside
     assert all(since <= log.created_at <= until for log in out)
     assert walk.full is False
+
+
+def test_an_empty_window_says_where_the_history_lies(caplog: pytest.LogCaptureFixture) -> None:
+    """A since/until walk that finds nothing logs, at INFO, the newest and oldest entries it read."""
+    data = newest_first(10)
+    walk = LogWalk(since=at(T0 + 100), until=at(T0 + 200))
+    with caplog.at_level("INFO", logger="chatwoot_audit"):
+        out, _ = walk_static(walk, data, 5)
+    assert out == []
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(at(T0).strftime("%Y-%m-%dT%H:%M:%SZ") in m and "no entries" in m for m in messages), messages
+
+
+def test_a_window_with_entries_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """A walk that yields something has nothing to explain."""
+    walk = LogWalk(since=at(T0 - 3))
+    with caplog.at_level("INFO", logger="chatwoot_audit"):
+        out, _ = walk_static(walk, newest_first(10), 5)
+    assert out
+    assert not [record for record in caplog.records if "no entries" in record.getMessage()]

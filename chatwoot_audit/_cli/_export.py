@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from .._client import ChatwootAudit
-from .._errors import IncompleteWalkError, RateLimitError
+from .._errors import ChatwootError, IncompleteWalkError, RateLimitError
 from ._connect import RequestStats, connection_from_args, open_client
 from ._exits import CliError, ExitCode, FileError, UsageError, throttled
 from ._files import AppendFile, file_error, read_lines, remove, replace_file, sync_directory, write_all
@@ -248,6 +248,8 @@ class ExportResult:
     pages: int = 0
     destination: str = "stdout"
     filtered: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
 
     def summary(self) -> str:
         """One line: entries, pages and requests, seconds, where."""
@@ -292,6 +294,7 @@ class Export:
             params = self.target.prepare(self.params)
             since = _instant(params.since)
             until = _instant(params.until)
+            result.since, result.until = since, until
             display = (
                 ExportProgress(
                     stats,
@@ -390,8 +393,37 @@ def export_command(args: argparse.Namespace) -> int:
             raise _incomplete(exc, export.result, resumable=bool(args.output)) from exc
         except RateLimitError as exc:
             raise _throttled(exc, export.result, resumable=bool(args.output)) from exc
+        missed = _where_history_lies(client, result) if result.scanned == 0 else None
     log.info("%s", result.summary())
+    if missed:
+        log.info("%s", missed)
     return ExitCode.OK
+
+
+def _where_history_lies(client: ChatwootAudit, result: ExportResult) -> str | None:
+    """For a window that held nothing: where the entries are, read from the first and the last page."""
+    since, until = result.since, result.until
+    if since is not None and until is not None:
+        window = f"from {format_time(since)} to {format_time(until)}"
+    elif since is not None:
+        window = f"since {format_time(since)}"
+    elif until is not None:
+        window = f"until {format_time(until)}"
+    else:
+        return None
+    try:
+        first = client.page(1)
+        if not first.items:
+            return f"no entries {window}: the account has none at all (or the audit_logs feature is off)"
+        last = client.page(first.total_pages) if first.total_pages > 1 else first
+    except ChatwootError:
+        # Only a hint: the export itself went well.
+        return None
+    newest, oldest = first.items[0], (last.items or first.items)[-1]
+    return (
+        f"no entries {window}; the account's {_count(first.total_entries, 'entry', 'entries')} run from "
+        f"{format_time(oldest.created_at)} (oldest) to {format_time(newest.created_at)} (newest)"
+    )
 
 
 def _incomplete(exc: IncompleteWalkError, result: ExportResult, *, resumable: bool) -> CliError:

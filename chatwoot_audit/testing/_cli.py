@@ -6,22 +6,39 @@ Reused by any command that wants to start an emulator (``main(argv)`` returns th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import FrameType
 
 from ._auth import ROLES
 from ._core import Emulator
-from ._faults import RandomFaults, check_kind
+from ._faults import FAULT_KINDS, RandomFaults, check_kind
 
 _EPILOG = f"""\
 Prints one JSON line on stdout:
   {{"base_url": ..., "account_id": ..., "api_access_token": ...}}
 where the token is an administrator's, then serves until SIGINT or SIGTERM.
+
+With --env it prints shell lines instead, then closes stdout and serves:
+  export CHATWOOT_BASE_URL=... CHATWOOT_ACCOUNT_ID=... CHATWOOT_API_ACCESS_TOKEN=...
+  export CHATWOOT_EMULATOR_PID=...
+so that a shell can take them and leave it serving in the background:
+  eval "$(chatwoot-audit emulator --env &)"
+  chatwoot-audit export --since 1d
+  kill "$CHATWOOT_EMULATOR_PID"
+
+The newest entry is stamped at start-up, with the history running back from
+there; --now pins that moment (and --seed everything else) for the same
+entries on every run.
 
 Tokens depend only on --seed. Add --print-tokens to the same command to get
 every role's token in that line too, as "tokens": {{role: token}}, with
@@ -48,6 +65,13 @@ def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="fixes entries, tokens, tie order, late commits and random faults"
+    )
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        default=None,
+        metavar="TIME",
+        help="created_at of the newest entry, as Unix seconds or ISO 8601 with a zone (default: start-up time)",
     )
     parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0, help="milliseconds every answer waits")
     parser.add_argument(
@@ -91,7 +115,11 @@ def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.
     )
     parser.add_argument("--feature-disabled", action="store_true", help="answer empty pages, as without the feature")
     parser.add_argument(
-        "--faults", type=_schedule, default=None, metavar="N=KIND,...", help="fail given requests, e.g. 3=502,7=drop"
+        "--faults",
+        type=_schedule,
+        default=None,
+        metavar="N=KIND,...",
+        help=f"fail given requests, e.g. 1=429,3=502,7=drop; kinds: {', '.join(FAULT_KINDS)}",
     )
     parser.add_argument(
         "--fault-probability", type=_probability, default=None, metavar="P", help="fail each request with probability P"
@@ -100,6 +128,11 @@ def build_parser(*, prog: str = "python -m chatwoot_audit.testing") -> argparse.
         "--slow-delay", type=_non_negative_float, default=5.0, help="seconds a 'slow' fault delays (default 5)"
     )
     parser.add_argument("--print-tokens", action="store_true", help="add every role's token to the JSON line")
+    parser.add_argument(
+        "--env",
+        action="store_true",
+        help="print shell export lines (CHATWOOT_BASE_URL, ...) instead of the JSON line; see below",
+    )
     return parser
 
 
@@ -128,6 +161,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit
         rate_window=args.rate_window,
         faults=faults,
         slow_delay=args.slow_delay,
+        now=args.now,
     )
     stop = threading.Event()
     try:
@@ -136,6 +170,11 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
     with _stop_on_signals(stop), server:
+        if args.env:
+            _print_env(server.base_url, emulator)
+            while not stop.wait(0.2):
+                pass
+            return 0
         line: dict[str, object] = {
             "base_url": server.base_url,
             "account_id": emulator.account_id,
@@ -151,6 +190,25 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m chatwoot_audit
         while not stop.wait(0.2):
             pass
     return 0
+
+
+def _print_env(base_url: str, emulator: Emulator) -> None:
+    variables = {
+        "CHATWOOT_BASE_URL": base_url,
+        "CHATWOOT_ACCOUNT_ID": str(emulator.account_id),
+        "CHATWOOT_API_ACCESS_TOKEN": emulator.admin_token,
+    }
+    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+    sys.stdout.write(f"export {assignments}\nexport CHATWOOT_EMULATOR_PID={os.getpid()}\n")
+    sys.stdout.flush()
+    # A shell reading these lines through $(...) waits for the end of the output, which would otherwise
+    # come only when the server stops. Only the process's own stdout is let go: not a caller's replacement.
+    stdout = sys.__stdout__
+    if stdout is not None and sys.stdout is stdout:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+            os.close(devnull)
 
 
 @contextmanager
@@ -222,6 +280,24 @@ def _probability(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _moment(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                "must be Unix seconds or an ISO 8601 time, e.g. 2026-06-16T09:41:27Z"
+            ) from None
+        if moment.tzinfo is None:
+            raise argparse.ArgumentTypeError("an ISO 8601 time needs its zone, e.g. Z or +02:00") from None
+        return moment.timestamp()
+    if not math.isfinite(value) or not 0 <= value < 253_402_300_800:
+        raise argparse.ArgumentTypeError("must be Unix seconds between 1970 and 9999")
     return value
 
 

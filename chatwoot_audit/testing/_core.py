@@ -7,6 +7,7 @@ state, so knobs can be turned and entries added while requests are being served 
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -15,9 +16,11 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ._auth import ROLES, Directory, Principal, make_token
+from ._auth import INVALID_TOKEN, NO_TOKEN, NOT_FOUND, ROLES, Directory, Principal, make_token
 from ._faults import FaultPlan, Faults, check_faults
 from ._json import JSON
 from ._knobs import Knob, count, flag, optional_count, positive_int, positive_seconds, rate, second_range, seconds
@@ -38,13 +41,16 @@ from ._store import KEYS, Entry, EntryStore
 from ._world import Draft, World
 
 if TYPE_CHECKING:
+    from .._client import AsyncChatwootAudit, ChatwootAudit
     from ._server import EmulatorServer
     from ._transport import EmulatorTransport
 
 _ROUTE = re.compile(r"/api/v1/accounts/([^/.?]+)/audit_logs(?:\.json)?/?")
 _SERVER_ERROR = {"status": 500, "error": "Internal Server Error"}
 _BAD_REQUEST = {"status": 400, "error": "Bad Request"}
-# A fixed moment in June 2026 so that a seed gives the same timestamps on every run.
+# The refusals a fault can stand in for, with the bodies the real server gives them.
+_REFUSALS = {"401": (401, INVALID_TOKEN), "401-signin": (401, NO_TOKEN), "404": (404, NOT_FOUND)}
+# A moment in June 2026, for tests that want the same timestamps on every run (as start_time= or now=).
 DEFAULT_START_TIME = 1_781_000_000
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -93,8 +99,12 @@ class Emulator:
     seconds before 429s. faults: ``{request_number: kind}``, a ``RandomFaults`` or a function of the request
     number. slow_delay: how long a ``slow`` fault holds the answer back. clock: seconds, for the rate limit,
     timed arrivals and late commits, and the ``Date`` header (``ManualClock`` makes them deterministic).
-    account_id: the main account's id; the other account and the suspended one follow it. start_time:
-    ``created_at`` of the oldest entry. request_log_limit: how many request records to keep (the newest).
+    account_id: the main account's id; the other account and the suspended one follow it. now: the
+    ``created_at`` of the newest starting entry, in Unix seconds or as an aware datetime; by default the
+    moment the emulator is built (by the system clock, whatever ``clock`` is), so that its history ends now
+    and runs back from there. Pin it to get the same timestamps on every run: the seed fixes the rest.
+    start_time: instead of ``now``, the ``created_at`` of the oldest entry. request_log_limit: how many
+    request records to keep (the newest).
 
     late_commits_per_request and late_commits_per_second: like the arrivals, but for entries whose
     transaction commits late, as a slow one does on the real server. Each is stamped a whole number of
@@ -109,10 +119,10 @@ class Emulator:
     stamps, below it, until the emulator's time has passed it.
 
     Order of events for one request: a fault that replaces the answer (5xx, ``drop``, ``html200``,
-    ``badjson200``) is decided first and does not count against the rate limit; then the rate limit; then
-    routing, the token checks and the page. ``truncate`` and ``slow`` deform that answer. Entries due to
-    ``arrivals_per_request``, then those due to ``late_commits_per_request``, are written after the answer,
-    whatever it was.
+    ``badjson200``, ``401``, ``401-signin``, ``404``, ``429``) is decided first and does not count against
+    the rate limit; then the rate limit; then routing, the token checks and the page. ``truncate`` and
+    ``slow`` deform that answer. Entries due to ``arrivals_per_request``, then those due to
+    ``late_commits_per_request``, are written after the answer, whatever it was.
     """
 
     def __init__(
@@ -132,13 +142,19 @@ class Emulator:
         slow_delay: float = 5.0,
         clock: Clock = time.time,
         account_id: int = 1,
-        start_time: int = DEFAULT_START_TIME,
+        now: float | datetime | None = None,
+        start_time: int | None = None,
         request_log_limit: int | None = 10_000,
         late_commits_per_request: int = 0,
         late_commits_per_second: float = 0.0,
         late_window: tuple[int, int] = (1, 120),
     ) -> None:
         count(entries, "entries")
+        if start_time is None:
+            newest = int(time.time()) if now is None else _unix_seconds(now)
+            start_time = newest - _history_span(seed, account_id, entries)
+        elif now is not None:
+            raise ValueError("pass now= (the newest entry) or start_time= (the oldest), not both")
         self._lock = threading.Lock()
         self._seed = seed
         self._clock = clock
@@ -406,6 +422,25 @@ class Emulator:
 
         return EmulatorTransport(self)
 
+    def client(self, **overrides: Any) -> ChatwootAudit:
+        """A ``ChatwootAudit`` for this emulator, in process (no socket), ready for a test.
+
+        It carries ``admin_token`` and ``account_id``, talks to ``https://chatwoot.test`` through
+        ``transport()``, and retries with ``TEST_RETRY_POLICY``: waits of milliseconds, 429s included, so a
+        walk through throttling and outages takes milliseconds too. ``overrides`` go to the constructor as
+        they are, e.g. ``client(api_access_token="wrong")``, ``client(max_retries=0)`` or
+        ``client(retry_policy=RetryPolicy())`` for the real schedule. Use it as a context manager.
+        """
+        from ._clients import sync_client
+
+        return sync_client(self, overrides)
+
+    def async_client(self, **overrides: Any) -> AsyncChatwootAudit:
+        """The async twin of ``client()``: an ``AsyncChatwootAudit``, for asyncio and trio alike."""
+        from ._clients import async_client
+
+        return async_client(self, overrides)
+
     def serve(self, port: int = 0) -> EmulatorServer:
         """Serve over HTTP/1.1 on 127.0.0.1 (``port=0``: a free port) until the returned server is closed."""
         from ._server import EmulatorServer
@@ -436,6 +471,11 @@ class Emulator:
             return replace(proxy_error(int(fault)), fault=fault)
         if fault == "html200":
             return replace(html_reply(200, DASHBOARD_HTML, rid), fault=fault)
+        if fault in _REFUSALS:
+            status, payload = _REFUSALS[fault]
+            return replace(json_reply(status, payload, rid), fault=fault)
+        if fault == "429":
+            return replace(throttled(rid), fault=fault)
         if fault == "badjson200":
             page = page_param(query, self.per_page)
             body = self._page_body(page.number, self._account_id, number)
@@ -514,7 +554,7 @@ class Emulator:
         directory, world = self._directory, self._world
         directory.accounts = {self._account_id: False, self.other_account_id: False, self.suspended_account_id: True}
         admin, agent = world.admin().user.id, world.agent().user.id
-        other, suspended = world.new_user_id() + 1000, world.new_user_id() + 1000
+        other, suspended = _outside_users(world)
         directory.roles = {
             (self._account_id, admin): "administrator",
             (self._account_id, agent): "agent",
@@ -544,6 +584,36 @@ class _Pace:
         due = max(0, int((now - self.origin) * per_second) - self.done)
         self.done += due
         return due
+
+
+@lru_cache(maxsize=64)
+def _history_span(seed: int, account_id: int, entries: int) -> int:
+    """Seconds from the oldest to the newest of the first ``entries`` a world with this seed writes.
+
+    Steps between entries come from the seed alone, never from the time they start at, so a world started
+    this many seconds before a moment ends exactly at it.
+    """
+    world = World(seed, account_id, 0)
+    # The same draws as the emulator's own world makes before its first entry.
+    _outside_users(world)
+    drafts = world.take(entries, arriving=False)
+    return int(drafts[-1].fields["created_at"]) if drafts else 0
+
+
+def _outside_users(world: World) -> tuple[int, int]:
+    # The administrators of the other account and of the suspended one: users outside the main account.
+    return world.new_user_id() + 1000, world.new_user_id() + 1000
+
+
+def _unix_seconds(moment: float | datetime) -> int:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("now must be an aware datetime (with a timezone) or Unix seconds")
+        return math.floor(moment.timestamp())
+    if isinstance(moment, bool) or not isinstance(moment, int | float) or not math.isfinite(moment):
+        raise TypeError(f"now must be Unix seconds or an aware datetime, not {moment!r}")
+    # created_at has whole seconds: a moment within a second belongs to that second.
+    return math.floor(moment)
 
 
 def _wrap(reply: Reply, fault: str | None) -> Reply:

@@ -11,15 +11,50 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, cast
 
-FaultKind: TypeAlias = Literal["500", "502", "503", "504", "drop", "truncate", "html200", "badjson200", "slow"]
+FaultKind: TypeAlias = Literal[
+    "500",
+    "502",
+    "503",
+    "504",
+    "drop",
+    "truncate",
+    "html200",
+    "badjson200",
+    "slow",
+    "401",
+    "401-signin",
+    "404",
+    "429",
+]
 """The name of a fault: ``500``, ``502``, ``503``, ``504`` (error pages), ``drop`` (no answer), ``truncate``
-(a body cut short), ``html200`` and ``badjson200`` (a 200 that is not a page), ``slow`` (held back)."""
+(a body cut short), ``html200`` and ``badjson200`` (a 200 that is not a page), ``slow`` (held back), and
+the refusals the real server gives, each with its real body: ``401`` (``{"error": "Invalid Access
+Token"}``, what a wrong or revoked token gets), ``401-signin`` (Devise's ``{"errors": ["You need to sign in
+or sign up before continuing."]}``, what a request without a token gets), ``404`` (``{"error": "Resource
+could not be found"}``) and ``429`` (Rack::Attack's plain-text ``Retry later``, no ``Retry-After``)."""
 
-FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "drop", "truncate", "html200", "badjson200", "slow")
+FAULT_KINDS: tuple[str, ...] = (
+    "500",
+    "502",
+    "503",
+    "504",
+    "drop",
+    "truncate",
+    "html200",
+    "badjson200",
+    "slow",
+    "401",
+    "401-signin",
+    "404",
+    "429",
+)
 """Every fault the emulator can inject."""
 
-RANDOM_FAULT_KINDS: tuple[str, ...] = tuple(kind for kind in FAULT_KINDS if kind != "slow")
-"""What ``RandomFaults`` draws from by default: every fault but ``slow``, which only costs wall-clock time."""
+# Fixed rather than derived from FAULT_KINDS: a seed must keep drawing the same faults as kinds are added,
+# and a refusal (401, 404) ends a walk instead of testing how it recovers.
+RANDOM_FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "drop", "truncate", "html200", "badjson200")
+"""What ``RandomFaults`` draws from by default: the transient failures a client retries through, without
+``slow`` (it only costs wall-clock time), the refusals (``401``, ``401-signin``, ``404``) or ``429``."""
 
 
 def check_kind(kind: object) -> str:
