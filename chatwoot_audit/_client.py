@@ -1,17 +1,21 @@
-"""ChatwootAudit and AsyncChatwootAudit: thin twins around the pure walk, retry and parsing modules."""
+"""ChatwootAudit and AsyncChatwootAudit: thin twins around the pure walk, retry and parsing modules.
+
+Everything but I/O is written once, in :class:`_Base` and the pure modules; each twin keeps its way of
+sending a request, of waiting, and of running a walk's window (threads or tasks, ``_workers``).
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Iterator
-from concurrent.futures import Future
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from contextlib import aclosing, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Generic, Self, TypeVar
 
 import anyio
 import httpx
@@ -40,12 +44,15 @@ from ._http import (
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, check_concurrency, check_page
 from ._retry import RetryPolicy, RetryState, Throttle
-from ._walker import Emit, Outcome, Wait, Walker
-from ._workers import Workers
+from ._walker import Emit, Outcome, Walker, actions
+from ._workers import TaskOwner, ThreadWindow
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
 
 logger = logging.getLogger("chatwoot_audit")
+
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+F = TypeVar("F", bound=Callable[..., object])
 
 
 class _Cancelled(Exception):
@@ -92,27 +99,63 @@ def _check_checkpoint(checkpoint: object) -> Checkpoint:
     return checkpoint
 
 
-class _Base:
-    """What the twins share: settings, the generated client, and deciding about a failed attempt."""
+def _twin(of: Callable[..., object]) -> Callable[[F], F]:
+    """Give a method of the async client the docstring of its sync twin: one text for both."""
 
+    def give(method: F) -> F:
+        method.__doc__ = of.__doc__
+        return method
+
+    return give
+
+
+class _Delivery:
+    """An incremental sync: a walk's pages gathered, then its new entries handed out oldest first."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self._found: list[AuditLog] = []
+        self._read_at: datetime | None = None
+
+    def add(self, emit: Emit) -> None:
+        self._found += emit.logs
+        self._read_at = _newer(self._read_at, emit.page.server_time)
+
+    def entries(self) -> Iterator[AuditLog]:
+        for log in to_deliver(self.checkpoint, self._found, self._read_at):
+            yield log
+            # Only once the loop asks for the next entry (or ends) is this one taken as delivered: an entry
+            # whose handling failed, or that a break left unacknowledged, comes again next time.
+            self.checkpoint.advance(log)
+
+
+class _Base(Generic[HttpT]):
+    """What the twins share: arguments, settings, the generated client, and every decision that is not I/O."""
+
+    _http_type: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
     _settings: Settings
     _generated: AuthenticatedClient
+    _http: HttpT
 
     def __init__(
         self,
+        base_url: str | httpx.URL | None = None,
+        api_access_token: str | None = None,
+        account_id: int | str | None = None,
         *,
-        base_url: str | httpx.URL | None,
-        api_access_token: str | None,
-        account_id: int | str | None,
-        timeout: float | httpx.Timeout | None,
-        attempt_timeout: float | None,
-        max_body_size: int | None,
-        max_retries: int | None,
-        retry_policy: RetryPolicy | None,
-        token_header: str,
-        allow_insecure_http: bool,
-        http_client: httpx.Client | httpx.AsyncClient | None,
+        timeout: float | httpx.Timeout | None = None,
+        attempt_timeout: float | None = None,
+        max_body_size: int | None = None,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        token_header: str = "api_access_token",
+        allow_insecure_http: bool = False,
+        http_client: HttpT | None = None,
     ) -> None:
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(
+                f"http_client must be an httpx.{self._http_type.__name__}, not {type(http_client).__name__}"
+            )
         if timeout is None and http_client is not None:
             # The caller configured their client; keep its timeout unless told otherwise.
             timeout = http_client.timeout
@@ -131,7 +174,10 @@ class _Base:
         settings = self._settings
         if http_client is not None:
             check_proxy_route(http_client, settings.base_url, allow_insecure_http=allow_insecure_http)
+        self._attempt_timeout = attempt_timeout
         self._owns_http = http_client is None
+        # Whether the pool already carries this client's headers and timeout on every request.
+        self._pool_defaults = http_client is None
         self._warned_empty = False
         self._generated = AuthenticatedClient(
             base_url=str(settings.base_url),
@@ -144,6 +190,11 @@ class _Base:
             # Loopback is reached directly, whatever proxy the environment names.
             httpx_args={"mounts": direct_mounts(settings.base_url)},
         )
+        self._http = self._setup(http_client)
+
+    def _setup(self, http_client: HttpT | None) -> HttpT:
+        """What the twin keeps besides settings; returns the pool: the caller's, or the generated client's."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return (
@@ -180,6 +231,52 @@ class _Base:
         """
         return self._generated
 
+    def with_options(self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None) -> Self:
+        """A client like this one with another ``timeout`` or ``max_retries``, sharing its connection pool.
+
+        ``None`` keeps this client's value. An ``attempt_timeout`` left to its default follows the new
+        ``timeout``. The copy is cheap (no new connections) and closing it leaves the pool open: the pool
+        stays this client's (or the caller's ``http_client``). Raises :class:`ConfigurationError` for a bad
+        value, like the constructor.
+        """
+        settings = self._settings
+        clone = copy.copy(self)
+        clone._settings = resolve_settings(
+            base_url=settings.base_url,
+            api_access_token=settings.token,
+            account_id=settings.account_id,
+            timeout=settings.timeout if timeout is None else timeout,
+            max_retries=max_retries,
+            retry_policy=settings.retry,
+            token_header=settings.token_header,
+            # The URL was vetted when this client was made; the environment is not read again.
+            allow_insecure_http=True,
+            attempt_timeout=self._attempt_timeout,
+            max_body_size=settings.max_body_size,
+            env={},
+        )
+        clone._owns_http = False
+        clone._pool_defaults = self._pool_defaults and clone._settings.timeout == settings.timeout
+        return clone
+
+    # -- one attempt and the decisions around it -----------------------------------------------------
+
+    def _request(self, number: int) -> httpx.Request:
+        return build_request(self._http, self._settings, number, own_client=self._pool_defaults)
+
+    def _answered(
+        self, response: httpx.Response, number: int, state: RetryState, throttle: _SharedThrottle | None
+    ) -> AuditLogPage | ChatwootError:
+        """The page a read answer holds, or the error it is."""
+        try:
+            page = page_from_response(response, self._settings, attempts=state.attempts)
+        except (APIStatusError, TransientBody) as exc:
+            return exc
+        if throttle is not None:
+            throttle.succeeded()
+        self._seen_page(page, number)
+        return page
+
     def _retry_delay(
         self, state: RetryState, page: int, error: ChatwootError, throttle: _SharedThrottle | None
     ) -> float:
@@ -207,6 +304,17 @@ class _Base:
         )
         return decision.delay
 
+    def _seen_page(self, page: AuditLogPage, number: int) -> None:
+        if number == 1 and page.total_entries == 0 and not self._warned_empty:
+            self._warned_empty = True
+            logger.warning(
+                "account %d reports no audit-log entries: the audit_logs feature may be disabled on this "
+                "account (Chatwoot answers an empty page then, with no other sign); it needs the Enterprise plan",
+                self._settings.account_id,
+            )
+
+    # -- walks: what to fetch, and what a walk owes ----------------------------------------------------
+
     def _walker(
         self,
         *,
@@ -227,17 +335,28 @@ class _Base:
         )
         return walker, throttle
 
-    def _seen_page(self, page: AuditLogPage, number: int) -> None:
-        if number == 1 and page.total_entries == 0 and not self._warned_empty:
-            self._warned_empty = True
-            logger.warning(
-                "account %d reports no audit-log entries: the audit_logs feature may be disabled on this "
-                "account (Chatwoot answers an empty page then, with no other sign); it needs the Enterprise plan",
-                self._settings.account_id,
-            )
+    def _after(self, checkpoint: object, concurrency: int) -> tuple[_Delivery, Walker, _SharedThrottle]:
+        """What :meth:`logs_after` walks: the window above the checkpoint's floor, delivered oldest first."""
+        checked = _check_checkpoint(checkpoint)
+        walker, throttle = self._walker(since=checked.floor, concurrency=concurrency)
+        return _Delivery(checked), walker, throttle
+
+    @staticmethod
+    def _following(checkpoint: object, interval: object, concurrency: object) -> tuple[Checkpoint, float, int]:
+        """:meth:`follow`'s arguments, checked when it is called rather than at its first poll."""
+        return _check_checkpoint(checkpoint), _check_interval(interval), check_concurrency(concurrency)
+
+    @staticmethod
+    @contextmanager
+    def _riding_out(interval: float) -> Iterator[None]:
+        """One poll of :meth:`follow`: an outage is logged and waited out; what needs a person is raised."""
+        try:
+            yield
+        except PASSING_ERRORS as exc:
+            logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
 
 
-class ChatwootAudit(_Base):
+class ChatwootAudit(_Base[httpx.Client]):
     """A client for one account's audit logs.
 
     Arguments fall back to ``CHATWOOT_BASE_URL``, ``CHATWOOT_API_ACCESS_TOKEN`` and ``CHATWOOT_ACCOUNT_ID``.
@@ -259,39 +378,12 @@ class ChatwootAudit(_Base):
     :class:`ConfigurationError`, unless ``allow_insecure_http=True``.
     """
 
-    def __init__(
-        self,
-        base_url: str | httpx.URL | None = None,
-        api_access_token: str | None = None,
-        account_id: int | str | None = None,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        attempt_timeout: float | None = None,
-        max_body_size: int | None = None,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        token_header: str = "api_access_token",
-        allow_insecure_http: bool = False,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError(f"http_client must be an httpx.Client, not {type(http_client).__name__}")
-        super().__init__(
-            base_url=base_url,
-            api_access_token=api_access_token,
-            account_id=account_id,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_body_size=max_body_size,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            token_header=token_header,
-            allow_insecure_http=allow_insecure_http,
-            http_client=http_client,
-        )
+    _http_type = httpx.Client
+
+    def _setup(self, http_client: httpx.Client | None) -> httpx.Client:
         if http_client is not None:
             self._generated.set_httpx_client(http_client)
-        self._http = self._generated.get_httpx_client()
+        return self._generated.get_httpx_client()
 
     def __enter__(self) -> Self:
         return self
@@ -320,35 +412,33 @@ class ChatwootAudit(_Base):
     def _fetch(
         self, number: int, throttle: _SharedThrottle | None = None, cancel: threading.Event | None = None
     ) -> AuditLogPage:
-        settings, state = self._settings, RetryState()
+        state = RetryState()
         while True:
             if throttle is not None:
                 self._pause(throttle.wait(), cancel)
             if cancel is not None and cancel.is_set():
                 raise _Cancelled
-            request = build_request(self._http, settings, number, own_client=self._owns_http)
-            limits = AttemptLimits(settings)
+            answer = self._attempt(number, state, throttle)
+            if isinstance(answer, AuditLogPage):
+                return answer
+            self._pause(self._retry_delay(state, number, answer, throttle), cancel)
+
+    def _attempt(
+        self, number: int, state: RetryState, throttle: _SharedThrottle | None
+    ) -> AuditLogPage | ChatwootError:
+        request = self._request(number)
+        limits = AttemptLimits(self._settings)
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=False)
             try:
-                response = self._http.send(request, stream=True, follow_redirects=False)
-                try:
-                    read_body(response, limits)
-                finally:
-                    response.close()
-            except httpx.HTTPError as exc:
-                error: ChatwootError = connection_error(exc, request, settings)
-            except (APITimeoutError, ResponseTooLargeError) as exc:
-                error = exc
-            else:
-                try:
-                    page = page_from_response(response, settings, attempts=state.attempts)
-                except (APIStatusError, TransientBody) as exc:
-                    error = exc
-                else:
-                    if throttle is not None:
-                        throttle.succeeded()
-                    self._seen_page(page, number)
-                    return page
-            self._pause(self._retry_delay(state, number, error, throttle), cancel)
+                read_body(response, limits)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            return connection_error(exc, request, self._settings)
+        except (APITimeoutError, ResponseTooLargeError) as exc:
+            return exc
+        return self._answered(response, number, state, throttle)
 
     def _outcome(self, number: int, throttle: _SharedThrottle, cancel: threading.Event) -> Outcome:
         try:
@@ -357,29 +447,17 @@ class ChatwootAudit(_Base):
             return exc
 
     def _drive(self, walker: Walker, throttle: _SharedThrottle) -> Iterator[Emit]:
-        cancel = threading.Event()
-        pool: Workers | None = None
-        futures: dict[int, Future[Outcome]] = {}
+        # A sliding window: pages keep arriving on the threads while the loop hands out earlier ones.
+        window = ThreadWindow(walker.concurrency, lambda n, cancel: self._outcome(n, throttle, cancel))
         try:
-            while (action := walker.step()) is not None:
+            for action in actions(walker, window.start):
                 if isinstance(action, Emit):
                     yield action
-                elif isinstance(action, Wait):
-                    walker.deliver({action.page: futures.pop(action.page).result()})
-                elif walker.concurrency == 1:
-                    walker.deliver({n: self._outcome(n, throttle, cancel) for n in action.pages})
                 else:
-                    # A sliding window: pages keep arriving on the pool while the loop hands out earlier ones.
-                    if pool is None:
-                        pool = Workers(walker.concurrency)
-                    for n in action.pages:
-                        futures[n] = pool.submit(self._outcome, n, throttle, cancel)
+                    walker.deliver({action.page: window.take(action.page)})
         finally:
-            # Leaving the walk returns at once: queued pages and waits to retry end on the cancel event,
-            # and a request already on the wire finishes on its daemon thread within the timeout.
-            cancel.set()
-            if pool is not None:
-                pool.close()
+            # Leaving the walk returns at once, whatever is still on the way.
+            window.close()
 
     # -- the public walks ----------------------------------------------------------------------------
 
@@ -426,23 +504,14 @@ class ChatwootAudit(_Base):
         is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
         old history). The walk is checked for completeness like a full walk, over its window.
         """
-        checkpoint = _check_checkpoint(checkpoint)
-        floor = checkpoint.floor
-        walker, throttle = self._walker(since=floor, concurrency=concurrency)
-        return self._deliver(checkpoint, self._drive(walker, throttle))
+        delivery, walker, throttle = self._after(checkpoint, concurrency)
+        return self._deliver(delivery, self._drive(walker, throttle))
 
     @staticmethod
-    def _deliver(checkpoint: Checkpoint, emits: Iterator[Emit]) -> Generator[AuditLog]:
-        found: list[AuditLog] = []
-        read_at: datetime | None = None
+    def _deliver(delivery: _Delivery, emits: Iterator[Emit]) -> Generator[AuditLog]:
         for emit in emits:
-            found += emit.logs
-            read_at = _newer(read_at, emit.page.server_time)
-        for log in to_deliver(checkpoint, found, read_at):
-            yield log
-            # Only once the loop asks for the next entry (or ends) is this one taken as delivered: an entry
-            # whose handling failed, or that a break left unacknowledged, comes again next time.
-            checkpoint.advance(log)
+            delivery.add(emit)
+        yield from delivery.entries()
 
     def follow(self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1) -> Generator[AuditLog]:
         """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
@@ -450,69 +519,52 @@ class ChatwootAudit(_Base):
         Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
         until the next poll; errors that need a person (a bad token, a missing account) are raised.
         """
-        checkpoint = _check_checkpoint(checkpoint)
-        wait = _check_interval(interval)
-        check_concurrency(concurrency)
-        return self._follow(checkpoint, wait, concurrency)
+        return self._follow(*self._following(checkpoint, interval, concurrency))
 
     def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> Generator[AuditLog]:
         while True:
-            try:
+            with self._riding_out(interval):
                 yield from self.logs_after(checkpoint, concurrency=concurrency)
-            except PASSING_ERRORS as exc:
-                logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
             time.sleep(interval)
 
 
-class AsyncChatwootAudit(_Base):
+class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
     """The async twin of :class:`ChatwootAudit`: the same names, awaitable or async-iterable.
 
-    Runs under asyncio and trio. Use it as an async context manager, or call :meth:`aclose`. The
-    arguments are those of :class:`ChatwootAudit`; here ``attempt_timeout`` is kept exactly (a cancel
-    scope around each attempt).
+    Runs under asyncio and trio. The arguments are those of :class:`ChatwootAudit`; here
+    ``attempt_timeout`` is kept exactly (a cancel scope around each attempt).
+
+    Use it as an async context manager (or call :meth:`aclose`). Entered with ``async with``, the client
+    holds a task group for the block, and a walk with ``concurrency`` > 1 keeps that many requests in
+    flight while the loop handles earlier entries (a sliding window, like the sync client's threads).
+    Leaving a walk (its end, ``break`` inside ``aclosing(...)``, an exception, a cancellation) cancels its
+    requests at once and leaves no task behind. A walk should end inside the block; one still running when
+    the block ends raises :class:`ChatwootError`. Enter and leave the block in one task, as with any task
+    group. A client that is not entered still walks concurrently, in batches: the pages asked for are
+    fetched together and all of them arrive before the walk yields again, so each batch waits for its
+    slowest request.
     """
 
-    def __init__(
-        self,
-        base_url: str | httpx.URL | None = None,
-        api_access_token: str | None = None,
-        account_id: int | str | None = None,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        attempt_timeout: float | None = None,
-        max_body_size: int | None = None,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        token_header: str = "api_access_token",
-        allow_insecure_http: bool = False,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError(f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}")
-        super().__init__(
-            base_url=base_url,
-            api_access_token=api_access_token,
-            account_id=account_id,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_body_size=max_body_size,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            token_header=token_header,
-            allow_insecure_http=allow_insecure_http,
-            http_client=http_client,
-        )
+    _http_type = httpx.AsyncClient
+    _owner: TaskOwner
+
+    def _setup(self, http_client: httpx.AsyncClient | None) -> httpx.AsyncClient:
         if http_client is not None:
             self._generated.set_async_httpx_client(http_client)
-        self._http = self._generated.get_async_httpx_client()
+        self._owner = TaskOwner()
+        return self._generated.get_async_httpx_client()
 
     async def __aenter__(self) -> Self:
+        await self._owner.enter(self)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.aclose()
+        try:
+            await self._owner.exit(self)
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to a caller-supplied ``http_client``."""
@@ -526,76 +578,65 @@ class AsyncChatwootAudit(_Base):
     # -- the only I/O: one page, with retries --------------------------------------------------------
 
     async def _fetch(self, number: int, throttle: _SharedThrottle | None = None) -> AuditLogPage:
-        settings, state = self._settings, RetryState()
+        state = RetryState()
         while True:
             if throttle is not None and (hold := throttle.wait()) > 0:
                 await anyio.sleep(hold)
-            request = build_request(self._http, settings, number, own_client=self._owns_http)
-            limits = AttemptLimits(settings)
-            try:
-                with anyio.fail_after(limits.seconds):
-                    response = await self._http.send(request, stream=True, follow_redirects=False)
-                    try:
-                        await aread_body(response, limits)
-                    finally:
-                        # Shielded: after the deadline the scope is cancelled, and the connection must
-                        # still go back to the pool or be closed.
-                        with anyio.CancelScope(shield=True):
-                            await response.aclose()
-            except TimeoutError:
-                error: ChatwootError = limits.timed_out(request)
-            except httpx.HTTPError as exc:
-                error = connection_error(exc, request, settings)
-            except ResponseTooLargeError as exc:
-                error = exc
-            else:
-                try:
-                    page = page_from_response(response, settings, attempts=state.attempts)
-                except (APIStatusError, TransientBody) as exc:
-                    error = exc
-                else:
-                    if throttle is not None:
-                        throttle.succeeded()
-                    self._seen_page(page, number)
-                    return page
-            await anyio.sleep(self._retry_delay(state, number, error, throttle))
+            answer = await self._attempt(number, state, throttle)
+            if isinstance(answer, AuditLogPage):
+                return answer
+            await anyio.sleep(self._retry_delay(state, number, answer, throttle))
 
-    async def _outcome(self, number: int, throttle: _SharedThrottle, into: dict[int, Outcome]) -> None:
+    async def _attempt(
+        self, number: int, state: RetryState, throttle: _SharedThrottle | None
+    ) -> AuditLogPage | ChatwootError:
+        request = self._request(number)
+        limits = AttemptLimits(self._settings)
         try:
-            into[number] = await self._fetch(number, throttle)
+            with anyio.fail_after(limits.seconds):
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+                try:
+                    await aread_body(response, limits)
+                finally:
+                    # Shielded: after the deadline the scope is cancelled, and the connection must
+                    # still go back to the pool or be closed.
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+        except TimeoutError:
+            return limits.timed_out(request)
+        except httpx.HTTPError as exc:
+            return connection_error(exc, request, self._settings)
+        except ResponseTooLargeError as exc:
+            return exc
+        return self._answered(response, number, state, throttle)
+
+    async def _outcome(self, number: int, throttle: _SharedThrottle) -> Outcome:
+        try:
+            return await self._fetch(number, throttle)
         except ChatwootError as exc:
-            into[number] = exc
+            return exc
 
     async def _drive(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[Emit]:
-        while (action := walker.step()) is not None:
-            if isinstance(action, Emit):
-                yield action
-                continue
-            if isinstance(action, Wait):  # pragma: no cover - every Fetch below is delivered whole
-                raise RuntimeError(f"page {action.page} was never fetched")
-            outcomes: dict[int, Outcome] = {}
-            if len(action.pages) == 1:
-                await self._outcome(action.pages[0], throttle, outcomes)
-            else:
-                # The task group closes before anything is yielded: a consumer that leaves the loop or is
-                # cancelled never strands a request.
-                async with anyio.create_task_group() as group:
-                    for number in action.pages:
-                        group.start_soon(self._outcome, number, throttle, outcomes)
-            walker.deliver(outcomes)
+        # The window's tasks live in the client's task group, not in this generator: nothing here holds a
+        # cancel scope across a yield.
+        window = await self._owner.window(walker.concurrency, lambda n: self._outcome(n, throttle))
+        try:
+            for action in actions(walker, window.start):
+                if isinstance(action, Emit):
+                    yield action
+                else:
+                    walker.deliver({action.page: await window.take(action.page)})
+        finally:
+            await window.aclose()
 
     # -- the public walks ----------------------------------------------------------------------------
 
+    @_twin(ChatwootAudit.page)
     async def page(self, number: int = 1) -> AuditLogPage:
-        """One page, as the server numbers them (newest entries on page 1)."""
         return await self._fetch(check_page(number))
 
+    @_twin(ChatwootAudit.pages)
     def pages(self, *, start: int = 1, concurrency: int = 1) -> AsyncGenerator[AuditLogPage]:
-        """Page after page from ``start`` until the last (or an empty) one.
-
-        With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
-        Lazy: leaving the loop sends nothing more.
-        """
         walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
         return self._pages(walker, throttle)
 
@@ -606,6 +647,7 @@ class AsyncChatwootAudit(_Base):
             async for emit in emits:
                 yield emit.page
 
+    @_twin(ChatwootAudit.logs)
     def logs(
         self,
         *,
@@ -614,15 +656,6 @@ class AsyncChatwootAudit(_Base):
         limit: int | None = None,
         concurrency: int = 1,
     ) -> AsyncGenerator[AuditLog]:
-        """Every entry, newest first, each id at most once, with ``since <= created_at <= until``.
-
-        ``since`` and ``until`` are timezone-aware datetimes: the walk finds the first page that can
-        hold ``until`` by bisection and stops once it has passed ``since``. ``limit`` stops after that
-        many entries. With ``concurrency`` > 1, up to that many pages are fetched at once, the output
-        unchanged. A full walk checks that it found every entry the server reported, re-reading where
-        entries may have slipped between pages, and raises :class:`IncompleteWalkError` if it cannot.
-        Lazy: leaving the loop sends nothing more.
-        """
         walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
         return self._logs(walker, throttle)
 
@@ -632,56 +665,29 @@ class AsyncChatwootAudit(_Base):
                 for log in emit.logs:
                     yield log
 
+    @_twin(ChatwootAudit.logs_after)
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncGenerator[AuditLog]:
-        """The entries ``checkpoint`` has not delivered yet, oldest first.
-
-        An entry counts as delivered once the loop asks for the next one (or ends): one whose handling
-        raised, or that a ``break`` left behind, comes again next time. To store progress after each
-        entry, call ``checkpoint.advance(log)`` once it is shipped, then store ``checkpoint.to_json()``:
-        a restart then neither repeats nor drops an entry. The new entries are gathered before the first
-        is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
-        old history). The walk is checked for completeness like a full walk, over its window.
-        """
-        checkpoint = _check_checkpoint(checkpoint)
-        check_concurrency(concurrency)
-        return self._deliver_after(checkpoint, concurrency)
-
-    def _deliver_after(self, checkpoint: Checkpoint, concurrency: int) -> AsyncGenerator[AuditLog]:
-        floor = checkpoint.floor
-        walker, throttle = self._walker(since=floor, concurrency=concurrency)
-        return self._deliver(checkpoint, self._drive(walker, throttle))
+        delivery, walker, throttle = self._after(checkpoint, concurrency)
+        return self._deliver(delivery, self._drive(walker, throttle))
 
     @staticmethod
-    async def _deliver(checkpoint: Checkpoint, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:
-        found: list[AuditLog] = []
-        read_at: datetime | None = None
+    async def _deliver(delivery: _Delivery, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:
         async with aclosing(emits):
             async for emit in emits:
-                found += emit.logs
-                read_at = _newer(read_at, emit.page.server_time)
-        for log in to_deliver(checkpoint, found, read_at):
+                delivery.add(emit)
+        for log in delivery.entries():
             yield log
-            checkpoint.advance(log)
 
+    @_twin(ChatwootAudit.follow)
     def follow(
         self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1
     ) -> AsyncGenerator[AuditLog]:
-        """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
-
-        Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
-        until the next poll; errors that need a person (a bad token, a missing account) are raised.
-        """
-        checkpoint = _check_checkpoint(checkpoint)
-        wait = _check_interval(interval)
-        check_concurrency(concurrency)
-        return self._follow(checkpoint, wait, concurrency)
+        return self._follow(*self._following(checkpoint, interval, concurrency))
 
     async def _follow(self, checkpoint: Checkpoint, interval: float, concurrency: int) -> AsyncGenerator[AuditLog]:
         while True:
-            try:
-                async with aclosing(self._deliver_after(checkpoint, concurrency)) as logs:
+            with self._riding_out(interval):
+                async with aclosing(self.logs_after(checkpoint, concurrency=concurrency)) as logs:
                     async for log in logs:
                         yield log
-            except PASSING_ERRORS as exc:
-                logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
             await anyio.sleep(interval)

@@ -1,23 +1,23 @@
 """The walk as a state machine with no I/O: it says which pages to fetch, and what to hand out.
 
-The sync and async clients drive the same :class:`Walker`::
+The sync and async clients drive the same :class:`Walker` through :func:`actions`, with a window
+(``_workers``) that starts the pages of each :class:`Fetch` on threads or tasks::
 
-    while (action := walker.step()) is not None:
-        if isinstance(action, Fetch):
-            start(action.pages)            # the part that differs: threads or tasks
-        elif isinstance(action, Wait):
-            walker.deliver(wait_for(action.page))
-        else:
-            yield action                   # an Emit: a page and its new entries
+    for action in actions(walker, window.start):
+        if isinstance(action, Emit):
+            yield action                   # a page and its new entries
+        else:                              # a Wait: the one place a driver blocks
+            walker.deliver({action.page: window.take(action.page)})
 
-Up to ``concurrency`` pages (fewer while the server throttles) are on the way or waiting at any time, and
-they are handed out strictly in page order, so a concurrent walk yields what the sequential one yields.
-A driver may deliver a Fetch's pages at once (a batch) or one by one as they come (a sliding window).
+Up to ``concurrency`` pages (fewer while the server throttles) are asked for and not yet delivered
+(:attr:`Walker.in_flight`) at any time, and they are handed out strictly in page order, so a concurrent
+walk yields what the sequential one yields. A driver may deliver a Fetch's pages at once (a batch) or
+one by one as they are waited for (a sliding window).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -26,7 +26,7 @@ from ._errors import ChatwootError, IncompleteWalkError
 from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk, StartSearch, check_concurrency, plan_fetches
 
-__all__ = ["Emit", "Fetch", "Wait", "Walker"]
+__all__ = ["Emit", "Fetch", "Wait", "Walker", "actions"]
 
 Outcome = AuditLogPage | ChatwootError
 
@@ -244,3 +244,15 @@ class Walker:
         self._budget -= len(pages)
         self._recovery = pages
         self._round_total = walk.last_total or 0
+
+
+def actions(walker: Walker, start: Callable[[Sequence[int]], None]) -> Iterator[Emit | Wait]:
+    """Drive ``walker``: the pages of each :class:`Fetch` go to ``start``; what is left is the driver's.
+
+    Raises the error a page ended in, when the walk reaches that page.
+    """
+    while (action := walker.step()) is not None:
+        if isinstance(action, Fetch):
+            start(action.pages)
+        else:
+            yield action

@@ -592,3 +592,61 @@ def test_until_with_arrivals_during_the_search_loses_nothing(concurrency: int) -
         if expected - set(got):
             lost[position] = len(expected - set(got))
     assert lost == {}
+
+
+# -- per-call options ------------------------------------------------------------------------------
+
+
+def test_with_options_changes_per_call_settings_and_shares_the_pool() -> None:
+    """with_options gives a client with other retries and timeout on the same pool; closing it keeps the pool."""
+    emu = Emulator(seed=14, entries=30, faults={1: "500"})
+    with sync_client(emu, "socket") as client:
+        strict = client.with_options(timeout=7.0, max_retries=0)
+        assert type(strict) is ChatwootAudit
+        assert strict.timeout == httpx.Timeout(7.0)
+        assert strict.retry_policy.max_retries == 0
+        assert strict.retry_policy.base_delay == client.retry_policy.base_delay
+        assert client.retry_policy.max_retries == FAST_RETRIES.max_retries
+        assert strict.generated.get_httpx_client() is client.generated.get_httpx_client()
+        with pytest.raises(InternalServerError):
+            strict.page(1)
+        assert client.page(1).total_entries == 30  # the parent still retries
+        strict.close()
+        assert [log.id for log in client.logs(concurrency=4)] == [log.id for log in strict.logs()]
+    assert client.with_options().timeout == client.timeout
+
+
+def test_with_options_timeout_holds_each_request_on_the_shared_pool(face: str) -> None:
+    """A shorter read timeout from with_options times out a slow answer that the parent waits for."""
+    emu = Emulator(seed=15, entries=5, faults={1: "slow"}, slow_delay=1.0)
+    with sync_client(emu, face, timeout=5.0) as client:
+        hasty = client.with_options(timeout=httpx.Timeout(5.0, read=0.1), max_retries=0)
+        with pytest.raises(APITimeoutError):
+            hasty.page(1)
+        assert client.page(1).total_entries == 5
+
+
+def test_with_options_checks_its_arguments() -> None:
+    """Bad values are refused like the constructor refuses them, before any request."""
+    with ChatwootAudit(MEMORY_BASE_URL, CANARY, 1) as client:
+        for bad in ({"timeout": -1.0}, {"timeout": "soon"}, {"max_retries": -1}):
+            with pytest.raises(ConfigurationError):
+                client.with_options(**bad)
+
+
+@pytest.mark.anyio
+async def test_async_with_options_shares_the_pool_and_the_walks_owner() -> None:
+    """The async twin's copy shares the pool and, inside the parent's block, walks with a sliding window."""
+    emu = Emulator(seed=16, entries=300, faults={2: "503"})
+    async with async_client(emu, "memory") as client:
+        strict = client.with_options(max_retries=0, timeout=9.0)
+        assert type(strict) is AsyncChatwootAudit
+        assert strict.timeout == httpx.Timeout(9.0)
+        assert strict.generated.get_async_httpx_client() is client.generated.get_async_httpx_client()
+        assert (await strict.page(1)).total_entries == 300
+        with pytest.raises(InternalServerError):
+            await strict.page(2)
+        await strict.aclose()
+        got = [log.id async for log in strict.logs(concurrency=4)]
+    with sync_client(emu, "memory") as sync:
+        assert got == [log.id for log in sync.logs()]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chatwoot_audit import APIConnectionError, AuditLog, AuditLogPage, IncompleteWalkError
 from chatwoot_audit._pagination import LogWalk
 from chatwoot_audit._retry import Throttle
-from chatwoot_audit._walker import Emit, Fetch, Wait, Walker
+from chatwoot_audit._walker import Emit, Fetch, Wait, Walker, actions
 
 T0 = 1_781_600_000
 
@@ -102,6 +102,30 @@ def test_the_window_ahead_never_exceeds_the_limit() -> None:
             handed = action.number
         assert len(walker.in_flight) <= 4
         assert all(n <= handed + 4 for n in walker.in_flight)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_actions_leave_a_driver_only_emits_and_waits_for_pages_it_started(concurrency: int) -> None:
+    """Through actions(), a driver starts every Fetch and waits only for a page it started and has not taken."""
+    data = history(60)
+    serve = server_of(data)
+    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    started: list[int] = []
+    taken: set[int] = set()
+    out: list[int] = []
+    for action in actions(walker, started.extend):
+        if isinstance(action, Emit):
+            out.extend(log.id for log in action.logs)
+        else:
+            assert isinstance(action, Wait)
+            assert action.page in started
+            assert action.page not in taken
+            assert action.page in walker.in_flight
+            taken.add(action.page)
+            walker.deliver({action.page: serve(action.page)})
+        assert len(walker.in_flight) <= concurrency
+    assert out == [log.id for log in data]
+    assert taken == set(started)
 
 
 def test_a_page_read_before_the_one_above_it_grew_is_read_again() -> None:

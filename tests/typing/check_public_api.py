@@ -39,6 +39,9 @@ def sync_usage() -> None:
         http_client=httpx.Client(),
     )
     with client:
+        strict = client.with_options(timeout=httpx.Timeout(5.0), max_retries=0)
+        assert_type(strict, ChatwootAudit)
+        assert_type(client.with_options(timeout=2.5).page(1), AuditLogPage)
         page = client.page(2)
         assert_type(page, AuditLogPage)
         assert_type(page.items, tuple[AuditLog, ...])
@@ -88,6 +91,8 @@ async def async_usage() -> None:
     ) as client:
         page = await client.page(1)
         assert_type(page, AuditLogPage)
+        assert_type(client.with_options(max_retries=1), AsyncChatwootAudit)
+        assert_type(await client.with_options(timeout=1.0).page(2), AuditLogPage)
         async for page in client.pages(concurrency=8):
             assert_type(page, AuditLogPage)
         async with aclosing(client.logs(concurrency=8)) as logs:
