@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
@@ -28,7 +27,6 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     ChatwootError,
-    InvalidArgumentError,
     ResponseTooLargeError,
 )
 from ._http import (
@@ -42,9 +40,10 @@ from ._http import (
     request_headers,
 )
 from ._models import AuditLog, AuditLogPage
-from ._pagination import LogWalk, check_concurrency, check_page
+from ._pagination import LogWalk
+from ._planner import Emit, Outcome, Planner, actions
 from ._retry import RetryPolicy, RetryState, Throttle
-from ._walker import Emit, Outcome, Walker, actions
+from ._validate import check_checkpoint, check_concurrency, check_interval, check_page
 from ._workers import TaskOwner, ThreadWindow
 
 __all__ = ["AsyncChatwootAudit", "ChatwootAudit"]
@@ -83,20 +82,8 @@ class _SharedThrottle:
             self._throttle.succeeded()
 
 
-def _check_interval(interval: object) -> float:
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 < interval < math.inf:
-        raise InvalidArgumentError(f"interval must be a number of seconds > 0, not {interval!r}")
-    return float(interval)
-
-
 def _newer(one: datetime | None, other: datetime | None) -> datetime | None:
     return other if one is None or (other is not None and other > one) else one
-
-
-def _check_checkpoint(checkpoint: object) -> Checkpoint:
-    if not isinstance(checkpoint, Checkpoint):
-        raise InvalidArgumentError(f"checkpoint must be a Checkpoint, not {type(checkpoint).__name__}")
-    return checkpoint
 
 
 def _twin(of: Callable[..., object]) -> Callable[[F], F]:
@@ -315,7 +302,7 @@ class _Base(Generic[HttpT]):
 
     # -- walks: what to fetch, and what a walk owes ----------------------------------------------------
 
-    def _walker(
+    def _planner(
         self,
         *,
         since: datetime | None = None,
@@ -324,27 +311,27 @@ class _Base(Generic[HttpT]):
         start: int = 1,
         concurrency: int = 1,
         check_completeness: bool = True,
-    ) -> tuple[Walker, _SharedThrottle]:
+    ) -> tuple[Planner, _SharedThrottle]:
         walk = LogWalk(since=since, until=until, limit=limit, start=start)
         throttle = _SharedThrottle(check_concurrency(concurrency))
-        walker = Walker(
+        planner = Planner(
             walk,
             concurrency=concurrency,
             check_completeness=check_completeness,
             batch_limit=lambda: throttle.limit,
         )
-        return walker, throttle
+        return planner, throttle
 
-    def _after(self, checkpoint: object, concurrency: int) -> tuple[_Delivery, Walker, _SharedThrottle]:
+    def _after(self, checkpoint: object, concurrency: int) -> tuple[_Delivery, Planner, _SharedThrottle]:
         """What :meth:`logs_after` walks: the window above the checkpoint's floor, delivered oldest first."""
-        checked = _check_checkpoint(checkpoint)
-        walker, throttle = self._walker(since=checked.floor, concurrency=concurrency)
-        return _Delivery(checked), walker, throttle
+        checked = check_checkpoint(checkpoint)
+        planner, throttle = self._planner(since=checked.floor, concurrency=concurrency)
+        return _Delivery(checked), planner, throttle
 
     @staticmethod
     def _following(checkpoint: object, interval: object, concurrency: object) -> tuple[Checkpoint, float, int]:
         """:meth:`follow`'s arguments, checked when it is called rather than at its first poll."""
-        return _check_checkpoint(checkpoint), _check_interval(interval), check_concurrency(concurrency)
+        return check_checkpoint(checkpoint), check_interval(interval), check_concurrency(concurrency)
 
     @staticmethod
     @contextmanager
@@ -446,15 +433,15 @@ class ChatwootAudit(_Base[httpx.Client]):
         except ChatwootError as exc:
             return exc
 
-    def _drive(self, walker: Walker, throttle: _SharedThrottle) -> Iterator[Emit]:
+    def _drive(self, planner: Planner, throttle: _SharedThrottle) -> Iterator[Emit]:
         # A sliding window: pages keep arriving on the threads while the loop hands out earlier ones.
-        window = ThreadWindow(walker.concurrency, lambda n, cancel: self._outcome(n, throttle, cancel))
+        window = ThreadWindow(planner.concurrency, lambda n, cancel: self._outcome(n, throttle, cancel))
         try:
-            for action in actions(walker, window.start):
+            for action in actions(planner, window.start):
                 if isinstance(action, Emit):
                     yield action
                 else:
-                    walker.deliver({action.page: window.take(action.page)})
+                    planner.deliver({action.page: window.take(action.page)})
         finally:
             # Leaving the walk returns at once, whatever is still on the way.
             window.close()
@@ -471,8 +458,8 @@ class ChatwootAudit(_Base[httpx.Client]):
         With ``concurrency`` > 1, up to that many pages are fetched at once; they come out in order.
         Lazy: leaving the loop sends nothing more.
         """
-        walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
-        return (emit.page for emit in self._drive(walker, throttle))
+        planner, throttle = self._planner(start=start, concurrency=concurrency, check_completeness=False)
+        return (emit.page for emit in self._drive(planner, throttle))
 
     def logs(
         self,
@@ -491,8 +478,8 @@ class ChatwootAudit(_Base[httpx.Client]):
         entries may have slipped between pages, and raises :class:`IncompleteWalkError` if it cannot.
         Lazy: leaving the loop sends nothing more.
         """
-        walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
-        return (log for emit in self._drive(walker, throttle) for log in emit.logs)
+        planner, throttle = self._planner(since=since, until=until, limit=limit, concurrency=concurrency)
+        return (log for emit in self._drive(planner, throttle) for log in emit.logs)
 
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> Generator[AuditLog]:
         """The entries ``checkpoint`` has not delivered yet, oldest first.
@@ -504,8 +491,8 @@ class ChatwootAudit(_Base[httpx.Client]):
         is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
         old history). The walk is checked for completeness like a full walk, over its window.
         """
-        delivery, walker, throttle = self._after(checkpoint, concurrency)
-        return self._deliver(delivery, self._drive(walker, throttle))
+        delivery, planner, throttle = self._after(checkpoint, concurrency)
+        return self._deliver(delivery, self._drive(planner, throttle))
 
     @staticmethod
     def _deliver(delivery: _Delivery, emits: Iterator[Emit]) -> Generator[AuditLog]:
@@ -616,16 +603,16 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
         except ChatwootError as exc:
             return exc
 
-    async def _drive(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[Emit]:
+    async def _drive(self, planner: Planner, throttle: _SharedThrottle) -> AsyncGenerator[Emit]:
         # The window's tasks live in the client's task group, not in this generator: nothing here holds a
         # cancel scope across a yield.
-        window = await self._owner.window(walker.concurrency, lambda n: self._outcome(n, throttle))
+        window = await self._owner.window(planner.concurrency, lambda n: self._outcome(n, throttle))
         try:
-            for action in actions(walker, window.start):
+            for action in actions(planner, window.start):
                 if isinstance(action, Emit):
                     yield action
                 else:
-                    walker.deliver({action.page: await window.take(action.page)})
+                    planner.deliver({action.page: await window.take(action.page)})
         finally:
             await window.aclose()
 
@@ -637,13 +624,13 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
 
     @_twin(ChatwootAudit.pages)
     def pages(self, *, start: int = 1, concurrency: int = 1) -> AsyncGenerator[AuditLogPage]:
-        walker, throttle = self._walker(start=start, concurrency=concurrency, check_completeness=False)
-        return self._pages(walker, throttle)
+        planner, throttle = self._planner(start=start, concurrency=concurrency, check_completeness=False)
+        return self._pages(planner, throttle)
 
-    async def _pages(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[AuditLogPage]:
+    async def _pages(self, planner: Planner, throttle: _SharedThrottle) -> AsyncGenerator[AuditLogPage]:
         # aclosing: an inner generator left to the garbage collector would finish its walk too late (and
         # trio warns about it).
-        async with aclosing(self._drive(walker, throttle)) as emits:
+        async with aclosing(self._drive(planner, throttle)) as emits:
             async for emit in emits:
                 yield emit.page
 
@@ -656,19 +643,19 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
         limit: int | None = None,
         concurrency: int = 1,
     ) -> AsyncGenerator[AuditLog]:
-        walker, throttle = self._walker(since=since, until=until, limit=limit, concurrency=concurrency)
-        return self._logs(walker, throttle)
+        planner, throttle = self._planner(since=since, until=until, limit=limit, concurrency=concurrency)
+        return self._logs(planner, throttle)
 
-    async def _logs(self, walker: Walker, throttle: _SharedThrottle) -> AsyncGenerator[AuditLog]:
-        async with aclosing(self._drive(walker, throttle)) as emits:
+    async def _logs(self, planner: Planner, throttle: _SharedThrottle) -> AsyncGenerator[AuditLog]:
+        async with aclosing(self._drive(planner, throttle)) as emits:
             async for emit in emits:
                 for log in emit.logs:
                     yield log
 
     @_twin(ChatwootAudit.logs_after)
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncGenerator[AuditLog]:
-        delivery, walker, throttle = self._after(checkpoint, concurrency)
-        return self._deliver(delivery, self._drive(walker, throttle))
+        delivery, planner, throttle = self._after(checkpoint, concurrency)
+        return self._deliver(delivery, self._drive(planner, throttle))
 
     @staticmethod
     async def _deliver(delivery: _Delivery, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:

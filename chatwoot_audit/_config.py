@@ -14,6 +14,7 @@ import httpcore
 import httpx
 
 from ._errors import ConfigurationError
+from ._redact import Token, is_visible_ascii
 from ._retry import RetryPolicy
 
 __all__ = [
@@ -54,15 +55,6 @@ DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
 # survives proxies (nginx among them) that drop header names with underscores.
 TokenHeader = Literal["api_access_token", "Api-Access-Token"]
 TOKEN_HEADERS: Final = ("api_access_token", "Api-Access-Token")
-
-
-class Token(str):
-    """The API token: a str that never shows itself in a repr."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'<redacted>'"
 
 
 def is_loopback(host: str) -> bool:
@@ -144,10 +136,6 @@ class Settings:
     retry: RetryPolicy
     attempt_timeout: float | None
     max_body_size: int
-
-
-# The characters a token may hold: visible ASCII, so that it travels in an HTTP header as it is.
-_VISIBLE_ASCII: Final = frozenset(map(chr, range(0x21, 0x7F)))
 
 
 def _check_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
@@ -265,7 +253,7 @@ def resolve_settings(
     if not isinstance(token, str) or not token or any(c in token for c in "\r\n\0"):
         # Never echo the value: it is a secret even when it is malformed.
         raise ConfigurationError("api_access_token must be a non-empty string on one line")
-    if not _VISIBLE_ASCII.issuperset(token):
+    if not is_visible_ascii(token):
         # An HTTP header carries ASCII only: httpx would fail on a BOM or an accented letter, with the
         # whole token in its error. Name the rule, not the character: that would show part of the secret.
         raise ConfigurationError(

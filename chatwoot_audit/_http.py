@@ -25,6 +25,7 @@ from . import _errors
 from ._config import Settings
 from ._convert import ValidationFailure, parse_page
 from ._models import AuditLogPage
+from ._redact import redact_request, scrub, scrub_bytes, scrub_parsed, scrubbed_parsed
 from ._version import __version__
 
 __all__ = [
@@ -36,12 +37,9 @@ __all__ = [
     "connection_error",
     "page_from_response",
     "read_body",
-    "redact",
     "request_headers",
-    "scrub_bytes",
 ]
 
-REDACTED = "<redacted>"
 USER_AGENT = f"chatwoot-audit/{__version__}"
 
 
@@ -103,77 +101,6 @@ def build_request(
     )
 
 
-def scrub(text: str, settings: Settings) -> str:
-    """``text`` with the token blanked: servers and proxies may echo request headers in an error page."""
-    return text.replace(settings.token, REDACTED) if settings.token in text else text
-
-
-# The token is ASCII, so these are all the ways its bytes can come back: as UTF-8 (and every ASCII-based
-# charset), or 2 or 4 bytes a character. Decoded with the wrong charset, the wider forms read as the
-# token with NULs between its letters, or as other characters that encode back to it.
-_TOKEN_ENCODINGS: Final = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-
-
-def scrub_bytes(content: bytes, token: str) -> bytes:
-    """``content`` with the token blanked in each encoding it may be echoed in, before anything decodes it."""
-    for encoding in _TOKEN_ENCODINGS:
-        needle = token.encode(encoding)
-        if needle in content:
-            content = content.replace(needle, REDACTED.encode(encoding))
-    return content
-
-
-def scrub_parsed(body: object, settings: Settings) -> object:
-    """A parsed JSON ``body`` with the token blanked in every string, keys included, however deep.
-
-    The raw text is scrubbed before decoding, but a proxy may echo the token JSON-escaped (``\\/`` for
-    a slash, ``\\u0074`` for a letter), which only decoding reveals. Only error paths pay for this walk.
-    """
-    return _scrubbed_parsed(body, settings.token)[0]
-
-
-def _scrubbed_parsed(body: object, token: str) -> tuple[object, bool]:
-    """``body`` with the token blanked, and whether there was any to blank.
-
-    The body is fresh from json.loads (no container in it twice), so lists and dicts are changed in
-    place, without recursion: nesting as deep as json.loads allows cannot overflow the stack.
-    """
-    if isinstance(body, str):
-        return (body.replace(token, REDACTED), True) if token in body else (body, False)
-    found = False
-    pending = [body]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if any(isinstance(key, str) and token in key for key in node):
-                found = True
-                items = [(k.replace(token, REDACTED) if isinstance(k, str) else k, v) for k, v in node.items()]
-                node.clear()
-                node.update(items)
-            for key, value in node.items():
-                if isinstance(value, str):
-                    if token in value:
-                        found = True
-                        node[key] = value.replace(token, REDACTED)
-                elif isinstance(value, dict | list):
-                    pending.append(value)
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, str):
-                    if token in value:
-                        found = True
-                        node[index] = value.replace(token, REDACTED)
-                elif isinstance(value, dict | list):
-                    pending.append(value)
-    return body, found
-
-
-def redact(request: httpx.Request | None, settings: Settings) -> None:
-    """Blank the token in a request that an error will carry, so no repr or traceback can show it."""
-    if request is not None and settings.token_header in request.headers:
-        request.headers[settings.token_header] = REDACTED
-
-
 _BOM_ENCODINGS: Final = frozenset({"utf-8-sig", "utf-16", "utf-32"})
 
 
@@ -190,7 +117,7 @@ def _text(response: httpx.Response, settings: Settings) -> str:
         text = raw.decode(declared or detected, errors="replace")
     except Exception:  # a declared charset such as rot13 or hex fails inside the codec machinery, any way
         text = raw.decode(detected, errors="replace")
-    return scrub(text, settings)
+    return scrub(text, settings.token)
 
 
 def _loads(data: str | bytes) -> object:
@@ -209,7 +136,7 @@ def _body(response: httpx.Response, settings: Settings) -> object:
             parsed = _loads(text)
         except (ValueError, UnicodeDecodeError):
             return text
-        return scrub_parsed(parsed, settings)
+        return scrub_parsed(parsed, settings.token)
     return text
 
 
@@ -269,10 +196,10 @@ def status_error(response: httpx.Response, settings: Settings, *, attempts: int 
     request_id = response.headers.get("x-request-id")
     if request_id:
         parts.append(f" (request id {request_id})")
-    redact(response.request, settings)
-    error = _errors.status_error_class(status)(scrub("".join(parts), settings), response=response, body=body)
+    redact_request(response.request, settings.token_header)
+    error = _errors.status_error_class(status)(scrub("".join(parts), settings.token), response=response, body=body)
     if error.request_id is not None:
-        error.request_id = scrub(error.request_id, settings)
+        error.request_id = scrub(error.request_id, settings.token)
     return error
 
 
@@ -317,7 +244,7 @@ _NOT_JSON: Final = object()
 
 
 def _not_json(response: httpx.Response, settings: Settings) -> TransientBody:
-    redact(response.request, settings)
+    redact_request(response.request, settings.token_header)
     text = _text(response, settings)
     content_type = response.headers.get("content-type", "unknown")
     return TransientBody(
@@ -330,7 +257,7 @@ def _not_json(response: httpx.Response, settings: Settings) -> TransientBody:
 def _not_a_page(
     response: httpx.Response, settings: Settings, body: object, failure: ValidationFailure
 ) -> _errors.APIResponseValidationError:
-    redact(response.request, settings)
+    redact_request(response.request, settings.token_header)
     raw = response.content
     echoed = scrub_bytes(raw, settings.token) != raw
     if echoed:
@@ -340,7 +267,7 @@ def _not_a_page(
         except ValueError:
             body = text
     # A token sent back JSON-escaped shows only now, decoded.
-    body, escaped = _scrubbed_parsed(body, settings.token)
+    body, escaped = scrubbed_parsed(body, settings.token)
     if echoed or escaped:
         # Describe the body with the token blanked, so no part of it reaches the message.
         try:
@@ -348,15 +275,15 @@ def _not_a_page(
         except ValidationFailure as scrubbed:
             failure = scrubbed
     return _errors.APIResponseValidationError(
-        scrub(f"the server's answer is not an audit-log page: {failure}", settings), response=response, body=body
+        scrub(f"the server's answer is not an audit-log page: {failure}", settings.token), response=response, body=body
     )
 
 
 def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settings: Settings) -> _errors.ChatwootError:
     """Our error for an httpx failure; the token is blanked in the request it carries."""
-    redact(request, settings)
+    redact_request(request, settings.token_header)
     where = f"{request.method} {request.url.copy_with(query=None)}" if request is not None else "the request"
-    detail = scrub(str(exc) or type(exc).__name__, settings)
+    detail = scrub(str(exc) or type(exc).__name__, settings.token)
     if isinstance(exc, httpx.TimeoutException):
         return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)
     # Transport failures and any other httpx error (a bad header value, a broken gzip) read the same.
@@ -409,7 +336,7 @@ class AttemptLimits:
 
     def timed_out(self, request: httpx.Request) -> _errors.APITimeoutError:
         """The error for an attempt that ran past its deadline; the token blanked in the request it carries."""
-        redact(request, self.settings)
+        redact_request(request, self.settings.token_header)
         where = f"{request.method} {request.url.copy_with(query=None)}"
         allowed = f"{self.seconds:g}s" if self.seconds is not None else "none"
         return _errors.APITimeoutError(
@@ -420,7 +347,7 @@ class AttemptLimits:
 
     def too_large(self, response: httpx.Response) -> _errors.ResponseTooLargeError:
         """The error for an answer whose body is over the limit."""
-        redact(response.request, self.settings)
+        redact_request(response.request, self.settings.token_header)
         return _errors.ResponseTooLargeError(
             f"the server's answer ({response.status_code} {response.reason_phrase}) is larger than "
             f"max_body_size={self.limit} bytes; a page of audit logs is tens of kilobytes",

@@ -1,7 +1,7 @@
 """Windows: where a walk's pages are fetched while it hands out earlier ones, on threads or on tasks.
 
-A driver gives a window the pages of each :class:`~._walker.Fetch` (``start``) and asks it for the page a
-:class:`~._walker.Wait` names (``take``). A sequential walk (``concurrency`` 1) fetches a page when it is
+A driver gives a window the pages of each :class:`~._planner.Fetch` (``start``) and asks it for the page a
+:class:`~._planner.Wait` names (``take``). A sequential walk (``concurrency`` 1) fetches a page when it is
 taken, in the order asked for. A concurrent one keeps every page it was given on the way at once:
 
 - :class:`ThreadWindow` (sync): a few daemon threads. Leaving returns at once; a request already on the
@@ -29,7 +29,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import ChatwootError
-from ._walker import Outcome
+from ._planner import Outcome
 
 __all__ = ["AsyncWindow", "BatchWindow", "SequentialTasks", "TaskOwner", "TaskWindow", "ThreadWindow", "Workers"]
 
@@ -44,7 +44,7 @@ CLOSED_DURING_WALK = (
 
 
 def unwrap(result: Result) -> Outcome:
-    """A fetch's result as the walker takes it; anything that is not ours is raised here, in the walk."""
+    """A fetch's result as the planner takes it; anything that is not ours is raised here, in the walk."""
     if isinstance(result, Exception) and not isinstance(result, ChatwootError):
         raise result
     return result

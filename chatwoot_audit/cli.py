@@ -91,8 +91,9 @@ def _main(args_list: list[str]) -> int:
     if delegated is not None:
         return _run_emulator(delegated)
     from ._cli._exits import ExitCode, describe
-    from ._cli._logs import clear_secrets, say, say_traceback, setup_logging
+    from ._cli._logs import say, say_traceback, setup_logging
     from ._cli._parser import build_parser
+    from ._redact import clear_secrets
 
     try:
         args = build_parser().parse_args(args_list)

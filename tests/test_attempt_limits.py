@@ -26,8 +26,9 @@ from chatwoot_audit import (
     ChatwootAudit,
     InternalServerError,
 )
-from chatwoot_audit._cli._connect import Connection, RequestStats, Secret, open_client
+from chatwoot_audit._cli._connect import Connection, RequestStats, open_client
 from chatwoot_audit._errors import PASSING_ERRORS, ResponseTooLargeError
+from chatwoot_audit._redact import Secret
 from chatwoot_audit.testing import Emulator
 
 TOKEN = "CANARY-TOKEN-77d1"

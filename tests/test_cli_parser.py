@@ -16,11 +16,11 @@ from chatwoot_audit import (
     NotFoundError,
     RateLimitError,
 )
-from chatwoot_audit._cli._connect import Secret, connection_from_args
+from chatwoot_audit._cli._connect import connection_from_args
 from chatwoot_audit._cli._exits import ExitCode, FileError, UsageError, describe
 from chatwoot_audit._cli._export import ExportResult, _incomplete
-from chatwoot_audit._cli._logs import add_secret, clear_secrets, redact
 from chatwoot_audit._cli._parser import build_parser
+from chatwoot_audit._redact import Secret, add_secret, blank_secrets, clear_secrets
 from chatwoot_audit.cli import _emulator_argv, main
 
 
@@ -255,7 +255,7 @@ def test_redaction_blanks_registered_secrets() -> None:
     clear_secrets()
     add_secret("s3cr3t-token")
     try:
-        assert redact("header api_access_token: s3cr3t-token!") == "header api_access_token: <redacted>!"
+        assert blank_secrets("header api_access_token: s3cr3t-token!") == "header api_access_token: <redacted>!"
         assert "s3cr3t" not in repr(Secret("s3cr3t-token")) + str(Secret("s3cr3t-token"))
     finally:
         clear_secrets()

@@ -20,7 +20,7 @@ from chatwoot_audit import AuditLog, AuditLogPage, IncompleteWalkError
 from chatwoot_audit._completeness import Ledger
 from chatwoot_audit._errors import ChatwootError
 from chatwoot_audit._pagination import LogWalk
-from chatwoot_audit._walker import Emit, Fetch, Wait, Walker
+from chatwoot_audit._planner import Emit, Fetch, Planner, Wait
 
 T0 = 1_781_600_000
 
@@ -126,13 +126,13 @@ class Hostile:
             self._happen()
 
 
-def run(walker: Walker, serve: Callable[[int], AuditLogPage | ChatwootError], *, window: int) -> list[int]:
-    """Drive a walker like the clients do, up to ``window`` pages on their way at once, delivered in any order."""
+def run(planner: Planner, serve: Callable[[int], AuditLogPage | ChatwootError], *, window: int) -> list[int]:
+    """Drive a planner like the clients do, up to ``window`` pages on their way at once, delivered in any order."""
     out: list[int] = []
     on_the_way: list[int] = []
     rng = random.Random(window)
     for _ in range(20_000):
-        action = walker.step()
+        action = planner.step()
         if action is None:
             return out
         if isinstance(action, Emit):
@@ -140,7 +140,7 @@ def run(walker: Walker, serve: Callable[[int], AuditLogPage | ChatwootError], *,
         elif isinstance(action, Fetch):
             on_the_way.extend(action.pages)
             if window == 1:
-                walker.deliver({n: serve(n) for n in on_the_way})
+                planner.deliver({n: serve(n) for n in on_the_way})
                 on_the_way.clear()
         elif isinstance(action, Wait):
             # Answers come back in any order: serve some others first.
@@ -149,7 +149,7 @@ def run(walker: Walker, serve: Callable[[int], AuditLogPage | ChatwootError], *,
             ready = {n: serve(n) for n in on_the_way[: rng.randint(0, len(on_the_way))]}
             ready[action.page] = serve(action.page)
             on_the_way = [n for n in on_the_way if n not in ready]
-            walker.deliver(ready)
+            planner.deliver(ready)
     raise AssertionError("the walk did not end")
 
 
@@ -177,9 +177,9 @@ def test_a_full_walk_never_loses_an_entry_silently(
     """Every entry that existed at the start is yielded, once, or the walk says how many it could not find."""
     server = Hostile(random.Random(seed), **hazards)  # type: ignore[arg-type]
     owed = server.snapshot()
-    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    planner = Planner(LogWalk(), concurrency=concurrency, check_completeness=True)
     try:
-        out = run(walker, server.page, window=concurrency)
+        out = run(planner, server.page, window=concurrency)
     except IncompleteWalkError:
         return
     assert len(out) == len(set(out))
@@ -198,11 +198,11 @@ def test_a_windowed_walk_never_loses_an_entry_silently(
     high = data.draw(st.integers(min_value=low, max_value=max(stamps) + 3), label="until")
     since, until = datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
     owed = {entry_id for stamp, entry_id in server.rows if low <= stamp <= high}
-    walker = Walker(
+    planner = Planner(
         LogWalk(since=since, until=until), concurrency=data.draw(st.sampled_from([1, 4])), check_completeness=True
     )
     try:
-        out = run(walker, server.page, window=walker.concurrency)
+        out = run(planner, server.page, window=planner.concurrency)
     except IncompleteWalkError:
         return
     assert len(out) == len(set(out))
@@ -213,9 +213,9 @@ def walk_cost(seed: int, **hazards: int | float) -> tuple[bool, int, int]:
     """Whether a sequential walk completed, the requests it made, and the pages a plain walk reads."""
     server = Hostile(random.Random(seed), **hazards)  # type: ignore[arg-type]
     pages = -(-len(server.rows) // server.per_page)
-    walker = Walker(LogWalk(), check_completeness=True)
+    planner = Planner(LogWalk(), check_completeness=True)
     try:
-        run(walker, server.page, window=1)
+        run(planner, server.page, window=1)
     except IncompleteWalkError:
         return False, server.requests, pages
     return True, server.requests, pages
@@ -263,9 +263,9 @@ def test_late_commits_now_and_then_complete() -> None:
             skew=0.0,
         )
         owed = server.snapshot()
-        walker = Walker(LogWalk(), check_completeness=True)
+        planner = Planner(LogWalk(), check_completeness=True)
         try:
-            out = run(walker, server.page, window=1)
+            out = run(planner, server.page, window=1)
         except IncompleteWalkError:
             continue
         assert owed <= set(out)
@@ -287,9 +287,9 @@ def test_faults_during_recovery_are_raised_not_swallowed() -> None:
         skew=0,
         faults=0.05,
     )
-    walker = Walker(LogWalk(), check_completeness=True)
+    planner = Planner(LogWalk(), check_completeness=True)
     with pytest.raises(ChatwootError):
-        run(walker, server.page, window=1)
+        run(planner, server.page, window=1)
 
 
 def test_an_answer_out_of_order_proves_nothing() -> None:
@@ -326,9 +326,9 @@ def test_a_long_walk_forgets_what_it_proved_and_still_loses_nothing(hazards: dic
         )
         owed = server.snapshot()
         walk = LogWalk()
-        walker = Walker(walk, concurrency=1 + seed, check_completeness=True)
+        planner = Planner(walk, concurrency=1 + seed, check_completeness=True)
         try:
-            out = run(walker, server.page, window=walker.concurrency)
+            out = run(planner, server.page, window=planner.concurrency)
         except IncompleteWalkError:
             assert hazards["late"] > 0
             continue
@@ -362,7 +362,7 @@ def test_what_a_walk_forgets_stays_delivered_once(burst: tuple[int, int] | None)
         held = max(held, len(walk.ledger))
         return server.page(number)
 
-    out = run(Walker(walk, check_completeness=True), page, window=1)
+    out = run(Planner(walk, check_completeness=True), page, window=1)
     assert len(out) == len(set(out))
     assert owed <= set(out)
     assert held < 2000  # the unproven tail, not the history

@@ -17,11 +17,11 @@ from chatwoot_audit._config import (
     ENV_API_ACCESS_TOKEN,
     ENV_BASE_URL,
     Settings,
-    Token,
     check_base_url,
     resolve_settings,
 )
 from chatwoot_audit._errors import ConfigurationError, InvalidArgumentError
+from chatwoot_audit._redact import Token
 from chatwoot_audit._retry import RetryPolicy
 
 CANARY = "CANARY-TOKEN-1234"

@@ -30,17 +30,14 @@ from chatwoot_audit._errors import (
     RateLimitError,
 )
 from chatwoot_audit._http import (
-    REDACTED,
     TransientBody,
     build_request,
     connection_error,
     page_from_response,
-    redact,
-    scrub,
-    scrub_parsed,
     status_error,
 )
 from chatwoot_audit._models import AuditLogPage
+from chatwoot_audit._redact import REDACTED, redact_request, scrub, scrub_parsed
 
 TOKEN = "CANARY-TOKEN-1234"
 
@@ -525,27 +522,27 @@ def test_json_escaped_token_scrubbed_from_validation_error(escaped: str) -> None
 def test_scrub_parsed_walks_every_string() -> None:
     """scrub_parsed blanks the token in keys and values at any depth, and leaves other values alone."""
     body: object = {"a": [TOKEN, {TOKEN: f"x{TOKEN}"}], "n": [1, 2.5, True, None], TOKEN: "plain"}
-    assert scrub_parsed(body, SETTINGS) == {
+    assert scrub_parsed(body, TOKEN) == {
         "a": [REDACTED, {REDACTED: f"x{REDACTED}"}],
         "n": [1, 2.5, True, None],
         REDACTED: "plain",
     }
-    assert scrub_parsed(f"{TOKEN}!", SETTINGS) == f"{REDACTED}!"
-    assert scrub_parsed(7, SETTINGS) == 7
+    assert scrub_parsed(f"{TOKEN}!", TOKEN) == f"{REDACTED}!"
+    assert scrub_parsed(7, TOKEN) == 7
     deep = json.loads("[" * 900 + json.dumps(TOKEN) + "]" * 900)
-    assert TOKEN not in json.dumps(scrub_parsed(deep, SETTINGS))
+    assert TOKEN not in json.dumps(scrub_parsed(deep, TOKEN))
 
 
 def test_scrub_and_redact() -> None:
     """scrub blanks the token in text; redact blanks the header and tolerates None."""
-    assert scrub(f"x {TOKEN} y {TOKEN}", SETTINGS) == f"x {REDACTED} y {REDACTED}"
-    assert scrub("nothing here", SETTINGS) == "nothing here"
+    assert scrub(f"x {TOKEN} y {TOKEN}", TOKEN) == f"x {REDACTED} y {REDACTED}"
+    assert scrub("nothing here", TOKEN) == "nothing here"
     request = httpx.Request("GET", "https://chat.example.com/", headers={"api_access_token": TOKEN})
-    redact(request, SETTINGS)
+    redact_request(request, SETTINGS.token_header)
     assert request.headers["api_access_token"] == REDACTED
-    redact(None, SETTINGS)
+    redact_request(None, SETTINGS.token_header)
     bare = httpx.Request("GET", "https://chat.example.com/")
-    redact(bare, SETTINGS)
+    redact_request(bare, SETTINGS.token_header)
     assert "api_access_token" not in bare.headers
 
 

@@ -14,12 +14,9 @@ from chatwoot_audit._models import AuditLog, AuditLogPage
 from chatwoot_audit._pagination import (
     LogWalk,
     StartSearch,
-    check_concurrency,
-    check_limit,
-    check_page,
-    check_window,
     plan_fetches,
 )
+from chatwoot_audit._validate import check_concurrency, check_limit, check_page, check_window
 
 T0 = 1781602887
 

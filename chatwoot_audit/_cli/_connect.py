@@ -20,28 +20,10 @@ import httpx
 
 from .._client import ChatwootAudit
 from .._config import DEFAULT_TIMEOUT, ENV_ACCOUNT_ID, ENV_API_ACCESS_TOKEN, ENV_BASE_URL, direct_mounts
+from .._redact import Secret, add_secret, is_visible_ascii
 from ._exits import UsageError
-from ._logs import add_secret
 
-__all__ = ["Connection", "RequestStats", "Secret", "connection_from_args", "open_client", "read_token_file"]
-
-
-class Secret:
-    """A value that never shows itself: not in a repr, not in a str, not in a traceback's locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The value itself, for the one place that sends it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('<redacted>')"
-
-    __str__ = __repr__
+__all__ = ["Connection", "RequestStats", "connection_from_args", "open_client", "read_token_file"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +58,7 @@ def _check_token(token: str, source: str) -> None:
     # An HTTP header carries ASCII only, and a token holds no spaces: anything else is a copy-and-paste
     # accident. The SDK refuses it too; saying so here names where the token came from. The message never
     # quotes the token, nor the character at fault: that would show part of the secret.
-    if not all("!" <= char <= "~" for char in token):
+    if not is_visible_ascii(token):
         raise UsageError(
             f"the API token in {source} must be visible ASCII characters only (no spaces, accented letters or "
             "other non-ASCII characters): copy it again from the profile settings page"

@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from ._connect import Connection, RequestStats, Secret, open_client
+from .._redact import Secret, add_secret
+from ._connect import Connection, RequestStats, open_client
 from ._exits import ExitCode
 from ._export import Export, FileTarget
 from ._files import read_lines
 from ._formats import Encoder
-from ._logs import add_secret
 from ._progress import require_rich
 from ._resume import ExportParams
 

@@ -1,8 +1,8 @@
 """Everything the command tells a person goes to stderr, through here, with the token blanked.
 
 The SDK logs to the ``chatwoot_audit`` logger and the command to ``chatwoot_audit.cli``; one handler prints
-both. Secrets registered with :func:`add_secret` are replaced in every line, tracebacks included, as a
-second line of defence: nothing is meant to carry the token in the first place.
+both. Secrets registered with ``_redact.add_secret`` are replaced in every line, tracebacks included, as
+a second line of defence: nothing is meant to carry the token in the first place.
 """
 
 from __future__ import annotations
@@ -12,37 +12,18 @@ import sys
 import traceback
 from typing import Any, TextIO
 
-__all__ = ["add_secret", "clear_secrets", "log", "redact", "say", "say_traceback", "setup_logging"]
+from .._redact import blank_secrets
+
+__all__ = ["log", "say", "say_traceback", "setup_logging"]
 
 PROG = "chatwoot-audit"
-REDACTED = "<redacted>"
 log = logging.getLogger("chatwoot_audit.cli")
-_secrets: set[str] = set()
 _installed: list[tuple[logging.Logger, logging.Handler]] = []
-
-
-def add_secret(value: str) -> None:
-    """Never print ``value``."""
-    if value:
-        _secrets.add(value)
-
-
-def clear_secrets() -> None:
-    """Forget the registered secrets (between runs in one process)."""
-    _secrets.clear()
-
-
-def redact(text: str) -> str:
-    """``text`` with every registered secret blanked."""
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return blank_secrets(super().format(record))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -90,12 +71,12 @@ def _level_prefix(record: logging.LogRecord) -> bool:
 
 def say(message: str) -> None:
     """One line on stderr, prefixed with the program's name."""
-    sys.stderr.write(redact(f"{PROG}: {message}") + "\n")
+    sys.stderr.write(blank_secrets(f"{PROG}: {message}") + "\n")
     sys.stderr.flush()
 
 
 def say_traceback(exc: BaseException) -> None:
     """The traceback of ``exc`` on stderr (for --debug), secrets blanked."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    sys.stderr.write(redact(text))
+    sys.stderr.write(blank_secrets(text))
     sys.stderr.flush()

@@ -1,16 +1,16 @@
 """The walk as a state machine with no I/O: it says which pages to fetch, and what to hand out.
 
-The sync and async clients drive the same :class:`Walker` through :func:`actions`, with a window
+The sync and async clients drive the same :class:`Planner` through :func:`actions`, with a window
 (``_workers``) that starts the pages of each :class:`Fetch` on threads or tasks::
 
-    for action in actions(walker, window.start):
+    for action in actions(planner, window.start):
         if isinstance(action, Emit):
             yield action                   # a page and its new entries
         else:                              # a Wait: the one place a driver blocks
-            walker.deliver({action.page: window.take(action.page)})
+            planner.deliver({action.page: window.take(action.page)})
 
 Up to ``concurrency`` pages (fewer while the server throttles) are asked for and not yet delivered
-(:attr:`Walker.in_flight`) at any time, and they are handed out strictly in page order, so a concurrent
+(:attr:`Planner.in_flight`) at any time, and they are handed out strictly in page order, so a concurrent
 walk yields what the sequential one yields. A driver may deliver a Fetch's pages at once (a batch) or
 one by one as they are waited for (a sliding window).
 """
@@ -24,9 +24,10 @@ import attrs
 from ._completeness import Gap
 from ._errors import ChatwootError, IncompleteWalkError
 from ._models import AuditLog, AuditLogPage
-from ._pagination import LogWalk, StartSearch, check_concurrency, plan_fetches
+from ._pagination import LogWalk, StartSearch, plan_fetches
+from ._validate import check_concurrency
 
-__all__ = ["Emit", "Fetch", "Wait", "Walker", "actions"]
+__all__ = ["Emit", "Fetch", "Planner", "Wait", "actions"]
 
 Outcome = AuditLogPage | ChatwootError
 
@@ -54,7 +55,7 @@ class Emit:
     logs: list[AuditLog]
 
 
-class Walker:
+class Planner:
     """Drives a :class:`LogWalk`: the ``until`` search, batched fetches, re-reads, the completeness pass."""
 
     def __init__(
@@ -246,12 +247,12 @@ class Walker:
         self._round_total = walk.last_total or 0
 
 
-def actions(walker: Walker, start: Callable[[Sequence[int]], None]) -> Iterator[Emit | Wait]:
-    """Drive ``walker``: the pages of each :class:`Fetch` go to ``start``; what is left is the driver's.
+def actions(planner: Planner, start: Callable[[Sequence[int]], None]) -> Iterator[Emit | Wait]:
+    """Drive ``planner``: the pages of each :class:`Fetch` go to ``start``; what is left is the driver's.
 
     Raises the error a page ended in, when the walk reaches that page.
     """
-    while (action := walker.step()) is not None:
+    while (action := planner.step()) is not None:
         if isinstance(action, Fetch):
             start(action.pages)
         else:

@@ -1,4 +1,4 @@
-"""The Walker state machine and the Throttle, driven by hand: no client, no network."""
+"""The Planner state machine and the Throttle, driven by hand: no client, no network."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from chatwoot_audit import APIConnectionError, AuditLog, AuditLogPage, IncompleteWalkError
 from chatwoot_audit._pagination import LogWalk
+from chatwoot_audit._planner import Emit, Fetch, Planner, Wait, actions
 from chatwoot_audit._retry import Throttle
-from chatwoot_audit._walker import Emit, Fetch, Wait, Walker, actions
 
 T0 = 1_781_600_000
 
@@ -42,13 +42,13 @@ def server_of(data: list[AuditLog], per_page: int = 5) -> Server:
     return page
 
 
-def drive(walker: Walker, serve: Server, *, batch: bool) -> tuple[list[int], list[tuple[int, ...]]]:
-    """Run a walker to the end: a batch driver delivers every Fetch at once, a sliding one on Wait."""
+def drive(planner: Planner, serve: Server, *, batch: bool) -> tuple[list[int], list[tuple[int, ...]]]:
+    """Run a planner to the end: a batch driver delivers every Fetch at once, a sliding one on Wait."""
     out: list[int] = []
     fetches: list[tuple[int, ...]] = []
     pending: dict[int, AuditLogPage] = {}
     for _ in range(10_000):
-        action = walker.step()
+        action = planner.step()
         if action is None:
             return out, fetches
         if isinstance(action, Emit):
@@ -56,12 +56,12 @@ def drive(walker: Walker, serve: Server, *, batch: bool) -> tuple[list[int], lis
         elif isinstance(action, Fetch):
             fetches.append(action.pages)
             if batch:
-                walker.deliver({n: serve(n) for n in action.pages})
+                planner.deliver({n: serve(n) for n in action.pages})
             else:
                 pending.update({n: serve(n) for n in action.pages})
         else:
             assert isinstance(action, Wait)
-            walker.deliver({action.page: pending.pop(action.page)})
+            planner.deliver({action.page: pending.pop(action.page)})
     raise AssertionError("the walk did not end")
 
 
@@ -70,8 +70,8 @@ def drive(walker: Walker, serve: Server, *, batch: bool) -> tuple[list[int], lis
 def test_every_driver_yields_the_sequential_walk(batch: bool, concurrency: int) -> None:
     """Batches or a sliding window, any concurrency: the same ids in the same order."""
     data = history(53)
-    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
-    got, fetches = drive(walker, server_of(data), batch=batch)
+    planner = Planner(LogWalk(), concurrency=concurrency, check_completeness=True)
+    got, fetches = drive(planner, server_of(data), batch=batch)
     assert got == [log.id for log in data]
     assert all(len(f) <= concurrency for f in fetches)
     assert fetches[0] == tuple(range(1, concurrency + 1))  # a walk to the end asks for a whole batch first
@@ -80,8 +80,8 @@ def test_every_driver_yields_the_sequential_walk(batch: bool, concurrency: int) 
 def test_a_walk_that_may_stop_early_starts_with_page_one_alone() -> None:
     """With since or limit the first request is page 1 only: the walk may need nothing more."""
     data = history(40)
-    walker = Walker(LogWalk(limit=3), concurrency=8)
-    got, fetches = drive(walker, server_of(data), batch=True)
+    planner = Planner(LogWalk(limit=3), concurrency=8)
+    got, fetches = drive(planner, server_of(data), batch=True)
     assert got == [log.id for log in data][:3]
     assert fetches == [(1,)]
 
@@ -89,19 +89,19 @@ def test_a_walk_that_may_stop_early_starts_with_page_one_alone() -> None:
 def test_the_window_ahead_never_exceeds_the_limit() -> None:
     """A sliding driver has at most `concurrency` pages asked for and not yet handed out."""
     data = history(200)
-    walker = Walker(LogWalk(), concurrency=4)
+    planner = Planner(LogWalk(), concurrency=4)
     serve = server_of(data)
     pending: dict[int, AuditLogPage] = {}
     handed = 0
-    while (action := walker.step()) is not None:
+    while (action := planner.step()) is not None:
         if isinstance(action, Fetch):
             pending.update({n: serve(n) for n in action.pages})
         elif isinstance(action, Wait):
-            walker.deliver({action.page: pending.pop(action.page)})
+            planner.deliver({action.page: pending.pop(action.page)})
         else:
             handed = action.number
-        assert len(walker.in_flight) <= 4
-        assert all(n <= handed + 4 for n in walker.in_flight)
+        assert len(planner.in_flight) <= 4
+        assert all(n <= handed + 4 for n in planner.in_flight)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
@@ -109,21 +109,21 @@ def test_actions_leave_a_driver_only_emits_and_waits_for_pages_it_started(concur
     """Through actions(), a driver starts every Fetch and waits only for a page it started and has not taken."""
     data = history(60)
     serve = server_of(data)
-    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
+    planner = Planner(LogWalk(), concurrency=concurrency, check_completeness=True)
     started: list[int] = []
     taken: set[int] = set()
     out: list[int] = []
-    for action in actions(walker, started.extend):
+    for action in actions(planner, started.extend):
         if isinstance(action, Emit):
             out.extend(log.id for log in action.logs)
         else:
             assert isinstance(action, Wait)
             assert action.page in started
             assert action.page not in taken
-            assert action.page in walker.in_flight
+            assert action.page in planner.in_flight
             taken.add(action.page)
-            walker.deliver({action.page: serve(action.page)})
-        assert len(walker.in_flight) <= concurrency
+            planner.deliver({action.page: serve(action.page)})
+        assert len(planner.in_flight) <= concurrency
     assert out == [log.id for log in data]
     assert taken == set(started)
 
@@ -134,18 +134,18 @@ def test_a_page_read_before_the_one_above_it_grew_is_read_again() -> None:
     older = server_of(data)
     arrived = [entry(1000 + i, T0 + 100) for i in range(2)] + data
     newer = server_of(arrived)
-    walker = Walker(LogWalk(), concurrency=3)
-    first = walker.step()
+    planner = Planner(LogWalk(), concurrency=3)
+    first = planner.step()
     assert first == Fetch((1, 2, 3))
     # Page 1 is read after two arrivals, pages 2 and 3 before them.
-    walker.deliver({1: newer(1), 2: older(2), 3: older(3)})
-    assert isinstance(walker.step(), Emit)
-    assert walker.step() == Fetch((2,))  # stale: read again
-    walker.deliver({2: newer(2)})
-    emitted = walker.step()
+    planner.deliver({1: newer(1), 2: older(2), 3: older(3)})
+    assert isinstance(planner.step(), Emit)
+    assert planner.step() == Fetch((2,))  # stale: read again
+    planner.deliver({2: newer(2)})
+    emitted = planner.step()
     assert isinstance(emitted, Emit)
     assert emitted.number == 2
-    got, _ = drive(walker, newer, batch=True)
+    got, _ = drive(planner, newer, batch=True)
     everything = [log.id for log in data]
     seen = [log.id for log in newer(1).items if log.timestamp <= T0 + 10] + [log.id for log in emitted.logs] + got
     assert set(everything) <= set(seen)
@@ -155,23 +155,23 @@ def test_an_error_surfaces_when_its_page_is_reached() -> None:
     """A failed page raises in page order: the pages before it are handed out first."""
     data = history(40)
     serve = server_of(data)
-    walker = Walker(LogWalk(), concurrency=4)
-    action = walker.step()
+    planner = Planner(LogWalk(), concurrency=4)
+    action = planner.step()
     assert isinstance(action, Fetch)
     boom = APIConnectionError("boom")
-    walker.deliver({n: (boom if n == 3 else serve(n)) for n in action.pages})
-    assert isinstance(walker.step(), Emit)
-    assert isinstance(walker.step(), Emit)
+    planner.deliver({n: (boom if n == 3 else serve(n)) for n in action.pages})
+    assert isinstance(planner.step(), Emit)
+    assert isinstance(planner.step(), Emit)
     with pytest.raises(APIConnectionError):
-        walker.step()
+        planner.step()
 
 
 def test_until_is_found_by_bisection_and_its_page_reused() -> None:
     """An until deep in the history costs about log2(pages) probes, and the page found is not fetched twice."""
     data = history(1000, per_second=1)
     until = data[700].created_at
-    walker = Walker(LogWalk(until=until), concurrency=1)
-    got, fetches = drive(walker, server_of(data), batch=True)
+    planner = Planner(LogWalk(until=until), concurrency=1)
+    got, fetches = drive(planner, server_of(data), batch=True)
     assert got == [log.id for log in data[700:]]
     walked = 200 - 141 + 1  # entry 700 sits on page 141 of 200
     assert len(fetches) <= walked + 10  # log2(200) probes, page 1 included
@@ -190,9 +190,9 @@ def test_missing_entries_are_re_read_then_reported(concurrency: int) -> None:
             items=page.items, current_page=number, per_page=page.per_page, total_entries=page.total_entries + 2
         )
 
-    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True, recovery_rounds=2)
+    planner = Planner(LogWalk(), concurrency=concurrency, check_completeness=True, recovery_rounds=2)
     with pytest.raises(IncompleteWalkError) as info:
-        drive(walker, inflated, batch=True)
+        drive(planner, inflated, batch=True)
     assert (info.value.expected, info.value.found) == (22, 20)
 
 
@@ -206,8 +206,8 @@ def test_an_entry_that_slipped_between_pages_is_recovered() -> None:
         calls["n"] += 1
         return server_of(data if calls["n"] == 1 else reordered)(number)
 
-    walker = Walker(LogWalk(), concurrency=1, check_completeness=True)
-    got, _ = drive(walker, shuffling, batch=True)
+    planner = Planner(LogWalk(), concurrency=1, check_completeness=True)
+    got, _ = drive(planner, shuffling, batch=True)
     assert sorted(got) == sorted(log.id for log in data)
     assert len(got) == len(set(got))
 
@@ -222,8 +222,8 @@ def test_an_entry_that_slipped_between_pages_is_recovered() -> None:
 def test_any_static_history_is_walked_whole(n: int, per_page: int, concurrency: int, batch: bool) -> None:
     """For any size, page size and concurrency, every entry comes once, newest first."""
     data = history(n)
-    walker = Walker(LogWalk(), concurrency=concurrency, check_completeness=True)
-    got, _ = drive(walker, server_of(data, per_page), batch=batch)
+    planner = Planner(LogWalk(), concurrency=concurrency, check_completeness=True)
+    got, _ = drive(planner, server_of(data, per_page), batch=batch)
     assert got == [log.id for log in data]
 
 
