@@ -101,7 +101,10 @@ class Ledger:
         self.last_total = 0
         self._seen: dict[int, int] = {}  # id -> the smallest total it was seen in
         self._by_stamp: dict[int, list[int]] = {}
-        self._stamps: list[int] = []  # the distinct stamps seen, negated: ascending for bisect
+        # The distinct stamps seen, negated: ascending for bisect once sorted. A walk meets them newest first,
+        # so appending keeps them sorted but for the few a re-read or a late commit adds out of turn.
+        self._stamps: list[int] = []
+        self._unsorted = False
         # The highest and lowest cut of each answer, one of each (stamp, below, total), ordered top down, and
         # how low each answer's cuts reach.
         self._cuts: list[Cut] = []
@@ -139,23 +142,26 @@ class Ledger:
     def record(self, items: Sequence[AuditLog], page: int, per_page: int, total: int) -> list[AuditLog]:
         """Note an answer (page ``page`` of ``per_page``, ``total`` entries); return its entries new to the walk."""
         fresh: list[AuditLog] = []
-        seen, by_stamp, sealed = self._seen, self._by_stamp, self._sealed
+        seen, by_stamp, sealed, order = self._seen, self._by_stamp, self._sealed, self._stamps
         stamps = [item.timestamp for item in items]
         for item, stamp in zip(items, stamps, strict=True):
-            known = seen.get(item.id)
+            entry_id = item.id
+            known = seen.get(entry_id)
             if known is None:
                 if sealed is not None and stamp > sealed:
                     continue
-                seen[item.id] = total
+                seen[entry_id] = total
                 ids = by_stamp.get(stamp)
                 if ids is None:
-                    by_stamp[stamp] = [item.id]
-                    bisect.insort(self._stamps, -stamp)
+                    by_stamp[stamp] = [entry_id]
+                    if order and -stamp < order[-1]:
+                        self._unsorted = True
+                    order.append(-stamp)
                 else:
-                    ids.append(item.id)
+                    ids.append(entry_id)
                 fresh.append(item)
             elif total < known:
-                seen[item.id] = total
+                seen[entry_id] = total
         if total > self.last_total:
             self.last_total = total
         first = self.first_total
@@ -213,11 +219,17 @@ class Ledger:
         self._order.insert(index, key)
         self._cuts.insert(index, cut)
 
+    def _sorted_stamps(self) -> list[int]:
+        if self._unsorted:
+            self._stamps.sort()
+            self._unsorted = False
+        return self._stamps
+
     # -- the proof -----------------------------------------------------------------------------------
 
     def _count(self, low: int | None, high: int, snapshot: int, enough: int) -> int:
         """Distinct entries seen with ``low < stamp <= high`` in answers of ``snapshot`` or older (up to ``enough``)."""
-        stamps, by_stamp, seen = self._stamps, self._by_stamp, self._seen
+        stamps, by_stamp, seen = self._sorted_stamps(), self._by_stamp, self._seen
         count = 0
         for index in range(bisect.bisect_left(stamps, -high), len(stamps)):
             stamp = -stamps[index]
@@ -282,7 +294,7 @@ class Ledger:
         for cut in self._cuts[:keep]:
             del self._known[(cut.stamp, cut.below, cut.total)]
         del self._cuts[:keep], self._order[:keep]
-        drop = bisect.bisect_left(self._stamps, -seal)
+        drop = bisect.bisect_left(self._sorted_stamps(), -seal)
         for negated in self._stamps[:drop]:
             for entry_id in self._by_stamp.pop(-negated):
                 self._seen.pop(entry_id, None)
