@@ -146,7 +146,8 @@ class LogWalk:
         if requested == 1:
             self.note_first_page(page)
         self._advance(page, requested)
-        self._widen(page)
+        if self.since is not None or self.until is not None:
+            self._widen(page)
         self.pages_read += 1
         fresh = self.ledger.record(page.items, requested, page.per_page, page.total_entries)
         since, until, limit, horizon = self.since, self.until, self.limit, self.ledger.horizon
