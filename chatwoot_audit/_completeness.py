@@ -54,6 +54,7 @@ import bisect
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import attrs
 
@@ -118,9 +119,11 @@ class Ledger:
         self._sealed: int | None = None
         # Reference cuts (those of page 1 at T0) and every snapshot they were read in: (total, below).
         self._theta: dict[int, list[tuple[int, int]]] = {}
-        # The newest answer for each page: (total, first stamp, last stamp, read or -1). Its first entry is a
-        # cut too when the page above was read in the same snapshot and ends newer.
-        self._edges: dict[int, tuple[int, int, int, int]] = {}
+        # The newest answer for each page: (total, per_page, first stamp, last stamp, read or -1, and its
+        # highest and lowest cut as (stamp, index) when it was full). Its first entry is a cut too when the
+        # page above was read in the same snapshot, at the same page size, and ends newer; an empty page
+        # after a full one shows where the list ended.
+        self._edges: dict[int, _Edge] = {}
         self._tries: dict[tuple[int, int | None], int] = {}  # how often each gap's band was read again
 
     def __contains__(self, entry_id: int) -> bool:
@@ -165,8 +168,11 @@ class Ledger:
         if total > self.last_total:
             self.last_total = total
         first = self.first_total
-        if first is not None and total >= first and stamps:
-            self._note_cuts(stamps, page, per_page, total)
+        if first is not None and total >= first and page >= 1:
+            if stamps:
+                self._note_cuts(stamps, page, per_page, total)
+            else:
+                self._note_end(page, per_page, total)
         return fresh
 
     def _note_cuts(self, stamps: Sequence[int], page: int, per_page: int, total: int) -> None:
@@ -174,9 +180,13 @@ class Ledger:
         if cuts is None:
             return
         head, tail = stamps[0], stamps[-1]
+        full = len(stamps) >= per_page
+        # Where this page's first entry stands: from the total, or from the page itself when it is short
+        # (the list ends on it: what it holds is exact, whatever the total says).
+        below_head = total - (page - 1) * per_page if full else len(stamps)
         above = self._edges.get(page - 1)
-        if page > 1 and above is not None and above[0] == total and above[2] > head:
-            cuts.insert(0, (head, total - (page - 1) * per_page))
+        if page > 1 and above is not None and above.total == total and above.per_page == per_page and above.tail > head:
+            cuts.insert(0, (head, below_head))
         read = -1
         if cuts:
             read = self._add_read(cuts[0], cuts[-1], total)
@@ -184,17 +194,34 @@ class Ledger:
             for stamp, below in cuts:
                 if stamp in theta:
                     theta[stamp].append((total, below))
-        self._edges[page] = (total, head, tail, read)
+        ends = None
+        if full and cuts:
+            base = (page - 1) * per_page
+            ends = ((cuts[0][0], total - base - cuts[0][1]), (cuts[-1][0], total - base - cuts[-1][1]))
+        self._edges[page] = _Edge(total, per_page, head, tail, read, ends)
         under = self._edges.get(page + 1)
-        if under is not None and under[0] == total and tail > under[1]:
+        if under is not None and under.total == total and under.per_page == per_page and tail > under.head:
             # The page below, read in this snapshot, starts with a cut this answer reveals.
-            cut = (under[1], total - page * per_page)
-            if under[3] >= 0:
-                self._add_cut(Cut(*cut, total, under[3]))
+            cut = (under.head, total - page * per_page)
+            if under.read >= 0:
+                self._add_cut(Cut(*cut, total, under.read))
             else:
-                self._edges[page + 1] = (total, under[1], under[2], self._add_read(cut, cut, total))
+                self._edges[page + 1] = under._replace(read=self._add_read(cut, cut, total))
             if cut[0] in self._theta:
                 self._theta[cut[0]].append((total, cut[1]))
+
+    def _note_end(self, page: int, per_page: int, total: int) -> None:
+        """An empty page after a full one: the list ended with that page, whatever the totals said.
+
+        Read no earlier than the full page, it bounds what stood at or below each of that page's cuts by
+        the entries after the cut on the page itself: the end of the list, proven by content alone (a total
+        counted a moment before its page was cut may lag the page by the entries committed in between).
+        """
+        above = self._edges.get(page - 1)
+        if above is None or above.ends is None or above.per_page != per_page or total < above.total:
+            return
+        (high, high_index), (low, low_index) = above.ends
+        self._add_read((high, per_page - high_index), (low, per_page - low_index), total)
 
     def _add_read(self, high: tuple[int, int], low: tuple[int, int], total: int) -> int:
         read = self._reads
@@ -408,19 +435,32 @@ _NOTHING = Gap(upper=Cut(stamp=0, below=0, total=0, read=-1), lower=None, missin
 
 
 def _cuts(stamps: Sequence[int], page: int, per_page: int, total: int) -> list[tuple[int, int]] | None:
-    """``(stamp, below)`` of each cut of an answer; None when the answer is not newest first."""
-    base = (page - 1) * per_page
+    """``(stamp, below)`` of each cut of an answer; None when the answer is not newest first.
+
+    On a short page the list ends: ``below`` comes from the page itself, exact whatever the total says.
+    """
+    short = len(stamps) < per_page
+    end = len(stamps) if short else total - (page - 1) * per_page
     out: list[tuple[int, int]] = []
     previous: int | None = None
     for index, stamp in enumerate(stamps):
         if previous is None:
             if page == 1:
-                out.append((stamp, total - base - index))
+                out.append((stamp, end - index))
         elif stamp < previous:
-            out.append((stamp, total - base - index))
+            out.append((stamp, end - index))
         elif stamp > previous:
             return None
         previous = stamp
-    if any(not 0 < below <= total for _, below in out):
+    if any(not 0 < below <= max(total, end) for _, below in out):
         return None  # positions beyond the reported total: the answer's counts are not to be trusted
     return out
+
+
+class _Edge(NamedTuple):
+    total: int
+    per_page: int
+    head: int
+    tail: int
+    read: int
+    ends: tuple[tuple[int, int], tuple[int, int]] | None  # (stamp, index) of the highest and lowest cut

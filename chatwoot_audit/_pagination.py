@@ -45,6 +45,11 @@ logger = logging.getLogger("chatwoot_audit")
 _PROVE_EVERY = 16
 
 
+def _place(page: AuditLogPage, requested: int) -> int:
+    """The page number an answer's positions are counted from; 0 (no positions) when it says it is another."""
+    return requested if page.current_page == requested else 0
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -79,6 +84,8 @@ class LogWalk:
         self.last_total: int | None = None
         self.per_page: int | None = None
         self.pages_read = 0
+        self.witness_end = False  # set by a planner that proves the walk complete
+        self._miscounted = False
         self._limited = False
         self._ended = False  # met the bottom of its window: an entry older than since, or the end
         # The newest and oldest created_at read, to say where the history lies when a window is empty.
@@ -121,10 +128,31 @@ class LogWalk:
         self.last_total = max(self.last_total or 0, page.total_entries)
         if page.per_page:
             self.per_page = page.per_page
-        if not page.items or requested >= page.total_pages:
+        if not page.items or (requested >= page.total_pages and not self._witness(page, requested)):
             self.next_page = None
         else:
             self.next_page = requested + 1
+
+    def _check_end(self, page: AuditLogPage, requested: int) -> None:
+        # Where a page shows the list ending, the pages are what the walk proves itself by; a total that
+        # says otherwise is reported, once, so that a server that counts what it never lists is noticed.
+        if self._miscounted or page.current_page != requested or len(page.items) >= page.per_page > 0:
+            return
+        shown = (requested - 1) * page.per_page + len(page.items)
+        counted = page.total_entries
+        if (counted != shown) if page.items else (counted > shown and self.pages_read > 1):
+            self._miscounted = True
+            logger.warning(
+                "the server counts %d entries but its pages end after %d: the walk goes by the pages", counted, shown
+            )
+
+    def _witness(self, page: AuditLogPage, requested: int) -> bool:
+        # A walk that proves what it read does not take the total's word for where the list ends: a total
+        # counted a moment before its page was cut lags it by what committed in between. A full last page
+        # is followed by one more read, which comes back empty, or with what the total missed; one, not
+        # more, so that a server answering every page alike cannot keep a walk going.
+        last = self.last_page or 0
+        return self.witness_end and len(page.items) >= page.per_page > 0 and requested <= last
 
     def note_first_page(self, page: AuditLogPage) -> None:
         """Take page 1 as read when the walk began (by the walk itself, or by the search for ``until``)."""
@@ -134,7 +162,7 @@ class LogWalk:
         """Record an answer the walk read but does not walk (a probe): return nothing to yield."""
         self._widen(page)
         self.last_total = max(self.last_total or 0, page.total_entries)
-        self.ledger.record(page.items, requested, page.per_page, page.total_entries)
+        self.ledger.record(page.items, _place(page, requested), page.per_page, page.total_entries)
         return []
 
     def _wanted(self, item: AuditLog) -> bool:
@@ -146,10 +174,12 @@ class LogWalk:
         if requested == 1:
             self.note_first_page(page)
         self._advance(page, requested)
+        if self.next_page is None and self.witness_end:
+            self._check_end(page, requested)
         if self.since is not None or self.until is not None:
             self._widen(page)
         self.pages_read += 1
-        fresh = self.ledger.record(page.items, requested, page.per_page, page.total_entries)
+        fresh = self.ledger.record(page.items, _place(page, requested), page.per_page, page.total_entries)
         since, until, limit, horizon = self.since, self.until, self.limit, self.ledger.horizon
         if since is None and until is None and limit is None:
             # A full walk, the common case: only entries newer than the horizon are held back.
@@ -226,7 +256,7 @@ class LogWalk:
         since = self.since
         out = [
             item
-            for item in self.ledger.record(page.items, requested, page.per_page, page.total_entries)
+            for item in self.ledger.record(page.items, _place(page, requested), page.per_page, page.total_entries)
             if self._wanted(item) and (since is None or item.created_at >= since)
         ]
         self.yielded += len(out)

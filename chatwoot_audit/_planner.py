@@ -68,6 +68,7 @@ class Planner:
         batch_limit: Callable[[], int] | None = None,
     ) -> None:
         self.walk = walk
+        walk.witness_end = check_completeness
         self.concurrency = check_concurrency(concurrency)
         self._batch_limit = batch_limit or (lambda: self.concurrency)
         self._check_completeness = check_completeness

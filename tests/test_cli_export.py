@@ -99,7 +99,8 @@ def test_jsonl_goes_to_stdout_by_default(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert [json.loads(line) for line in done.stdout.splitlines()] == served.emulator.entries
         assert done.stderr.splitlines() == [done.stderr.strip()]
-        assert "(4 pages, 4 requests) to stdout" in done.stderr
+        # Four full pages, and the read past them that shows the list ends.
+        assert "(5 pages, 5 requests) to stdout" in done.stderr
 
 
 def test_csv_has_every_field_in_the_servers_order(tmp_path: Path) -> None:
