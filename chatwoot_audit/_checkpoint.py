@@ -1,14 +1,24 @@
 """Checkpoint: where an incremental sync stands, small enough to store after every entry.
 
-No I/O; the one side effect is a warning on the ``chatwoot_audit`` logger for an entry stamped in the future.
+The only I/O is :meth:`Checkpoint.save` and :meth:`Checkpoint.load` (and :func:`replace_file`, which both the
+library and the CLI write their small files with); the other side effect is a warning on the
+``chatwoot_audit`` logger for an entry stamped in the future.
+
+One file format: :meth:`Checkpoint.save` writes :meth:`Checkpoint.to_json`. ``chatwoot-audit follow`` reads
+such a file as its ``--checkpoint``, and writes an envelope around the same dict (``kind`` =
+:data:`FOLLOW_KIND`, with the server, account and output it belongs to), which :meth:`Checkpoint.load` reads
+too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import reprlib
+import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeGuard
@@ -16,11 +26,13 @@ from typing import Any, Final, TypeGuard
 from ._errors import InvalidArgumentError
 from ._models import AuditLog
 
-__all__ = ["Checkpoint"]
+__all__ = ["FOLLOW_KIND", "Checkpoint", "replace_file", "sync_directory"]
 
 logger = logging.getLogger("chatwoot_audit")
 
 _FORMAT = 1
+# The envelope `chatwoot-audit follow` keeps its checkpoint in (format 1 as well).
+FOLLOW_KIND: Final = "chatwoot-audit follow checkpoint"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # The Unix seconds an aware datetime can hold (years 1 to 9999): every entry's created_at is in range,
 # so whatever advance() records, from_json() reads back.
@@ -102,6 +114,12 @@ class Checkpoint:
     move the high-water mark past ``now + skew_margin``: it is recorded as delivered, kept among the
     recent ids until the floor passes it, and logged as a warning. Without that, one entry from
     a host whose clock runs an hour fast would lift the floor past every entry written in that hour.
+
+    Args:
+        overlap: seconds below the high-water mark that each sync reads again (default 300): how late an
+            entry may become visible and still be delivered.
+        high_water: the newest ``created_at`` delivered, in Unix seconds; None (default) before any.
+        not_before: Unix seconds; entries stamped earlier are never delivered (see :meth:`starting_at`).
     """
 
     __slots__ = ("_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
@@ -118,7 +136,10 @@ class Checkpoint:
 
     @classmethod
     def starting_at(cls, when: datetime, *, overlap: int = 300) -> Checkpoint:
-        """A checkpoint that delivers only entries from ``when`` (aware) on, skipping older history."""
+        """A checkpoint that delivers only entries from ``when`` (aware) on, skipping older history.
+
+        ``overlap`` is the constructor's.
+        """
         if not isinstance(when, datetime) or when.tzinfo is None or when.utcoffset() is None:
             raise InvalidArgumentError("when must be a timezone-aware datetime")
         # Entries are stamped in whole seconds: the first second at or after `when`.
@@ -225,7 +246,7 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: object) -> Checkpoint:
-        """Restore a checkpoint from what :meth:`to_dict` returned (or the parsed JSON of :meth:`to_json`).
+        """Restore a checkpoint from ``data``, what :meth:`to_dict` returned (or the parsed :meth:`to_json`).
 
         Anything else, down to a float or a string where an int belongs or a time no datetime can hold,
         is an :class:`InvalidArgumentError`.
@@ -249,7 +270,7 @@ class Checkpoint:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Checkpoint:
-        """Restore a checkpoint written by :meth:`to_json`."""
+        """Restore a checkpoint from ``text``, written by :meth:`to_json`."""
         if not isinstance(text, str | bytes):
             raise InvalidArgumentError(f"a checkpoint is read from str or bytes, not {type(text).__name__}")
         try:
@@ -259,6 +280,90 @@ class Checkpoint:
         except RecursionError:
             raise InvalidArgumentError("malformed checkpoint: JSON nested too deeply") from None
         return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the checkpoint to ``path``, all or nothing.
+
+        The JSON of :meth:`to_json` goes to a temporary file in the same folder, is flushed to the disk
+        (fsync) and renamed over ``path``; the folder is then flushed too where the platform allows. A crash
+        at any moment leaves either the previous file or the new one, never half of one. The file is the
+        one ``chatwoot-audit follow --checkpoint`` reads (it adopts the server and account of its first run);
+        saved over a file of that command, it keeps the checkpoint but not the server, account and output
+        size the command recorded beside it.
+
+        Args:
+            path: the file to write; its folder must exist.
+
+        Raises:
+            OSError: the file cannot be written (as :func:`open` would raise it); ``path`` is left as it was.
+        """
+        replace_file(os.fspath(path), (self.to_json() + "\n").encode("utf-8"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Checkpoint:
+        """Read a checkpoint file: one :meth:`save` wrote, or the ``--checkpoint`` of ``chatwoot-audit follow``.
+
+        Args:
+            path: the file to read.
+
+        Raises:
+            FileNotFoundError: there is no such file (the first run: start with ``Checkpoint()``).
+            OSError: the file cannot be read.
+            InvalidArgumentError: the file is not a checkpoint this version reads (a ``ValueError``).
+        """
+        with open(path, "rb") as handle:
+            text = handle.read()
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"{os.fspath(path)!s} is not a checkpoint: {exc}") from None
+        except RecursionError:
+            raise InvalidArgumentError(f"{os.fspath(path)!s} is not a checkpoint: JSON nested too deeply") from None
+        try:
+            return cls.from_dict(unwrap(data))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{os.fspath(path)!s}: {exc}") from None
+
+
+def unwrap(data: object) -> object:
+    """The checkpoint dict inside a file's parsed JSON: ``follow``'s envelope opened, anything else as it is."""
+    if isinstance(data, dict) and data.get("kind") == FOLLOW_KIND and data.get("format") == _FORMAT:
+        return data.get("checkpoint")
+    return data
+
+
+def sync_directory(directory: str | os.PathLike[str]) -> None:
+    """Make a rename in ``directory`` durable (where the platform and file system allow)."""
+    # Some platforms (Windows) and file systems cannot open a directory: then there is nothing more to do.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def replace_file(path: str, data: bytes) -> None:
+    """Make ``path`` hold ``data``, all or nothing: a temporary file beside it, fsync, rename, fsync the folder.
+
+    Raises ``OSError``; the temporary file is removed whatever happens.
+    """
+    directory = os.path.dirname(path) or "."
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    sync_directory(directory)
 
 
 def to_deliver(checkpoint: Checkpoint, logs: Iterable[AuditLog], read_at: datetime | None) -> list[AuditLog]:
@@ -274,3 +379,7 @@ def to_deliver(checkpoint: Checkpoint, logs: Iterable[AuditLog], read_at: dateti
 def oldest_first(logs: list[AuditLog]) -> list[AuditLog]:
     """Entries in delivery order: by ``created_at``, then by id (ids grow over time)."""
     return sorted(logs, key=lambda log: (log.created_at, log.id))
+
+
+# Reprs, tracebacks and pickles name the public path, not the module that defines the class.
+Checkpoint.__module__ = "chatwoot_audit"

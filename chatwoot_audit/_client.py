@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import aclosing, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import ClassVar, Generic, Self, TypeVar
+from typing import ClassVar, Final, Generic, Self, TypeVar
 
 import anyio
 import httpx
@@ -23,11 +23,11 @@ from chatwoot_audit_generated import AuthenticatedClient
 from ._checkpoint import Checkpoint, to_deliver
 from ._config import Settings, check_proxy_route, direct_mounts, resolve_settings
 from ._errors import (
-    PASSING_ERRORS,
     APIStatusError,
     APITimeoutError,
     ChatwootError,
     ResponseTooLargeError,
+    passes,
 )
 from ._http import (
     AttemptLimits,
@@ -35,6 +35,7 @@ from ._http import (
     aread_body,
     build_request,
     connection_error,
+    gave_up,
     page_from_response,
     read_body,
     request_headers,
@@ -52,6 +53,18 @@ logger = logging.getLogger("chatwoot_audit")
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 F = TypeVar("F", bound=Callable[..., object])
+
+
+# The attribute that marks a retry's log record, so that a handler can show retries and nothing else at INFO.
+RETRY_RECORD: Final = "chatwoot_audit_retry"
+
+
+def _failure(error: ChatwootError) -> str:
+    """What went wrong, in a few words: the status line, else the error's own message (the request it names)."""
+    if isinstance(error, APIStatusError):
+        return f"{error.status_code} {error.response.reason_phrase}".strip()
+    text = " ".join(str(error).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 class _Cancelled(Exception):
@@ -139,6 +152,7 @@ class _Base(Generic[HttpT]):
         allow_insecure_http: bool = False,
         http_client: HttpT | None = None,
     ) -> None:
+        """Check the settings and prepare the connection pool; the arguments are in the class docstring."""
         if http_client is not None and not isinstance(http_client, self._http_type):
             raise TypeError(
                 f"http_client must be an httpx.{self._http_type.__name__}, not {type(http_client).__name__}"
@@ -278,16 +292,20 @@ class _Base(Generic[HttpT]):
         decision = self._settings.retry.delay_for(state, status_code=status, headers=headers, error=what)
         if decision.delay is None:
             logger.debug("page %d: giving up: %s", page, decision.reason)
-            raise error
+            raise gave_up(error, state.attempts)
+        failed = state.attempts
         state.record(decision, status_code=status)
         if status == 429 and throttle is not None:
             throttle.rate_limited(decision.delay)
-        logger.debug(
-            "page %d: %s; retry %d in %.2fs",
+        # INFO, not DEBUG: a job stalled on 429s or a flapping proxy must show why it is slow. The messages
+        # of our errors never hold the token; the record's extra marks it for the CLI's filter.
+        logger.info(
+            "page %d, attempt %d: %s; retrying in %.1f s",
             page,
-            decision.reason,
-            state.attempts - 1,
+            failed,
+            _failure(error),
             decision.delay,
+            extra={RETRY_RECORD: True},
         )
         return decision.delay
 
@@ -339,7 +357,9 @@ class _Base(Generic[HttpT]):
         """One poll of :meth:`follow`: an outage is logged and waited out; what needs a person is raised."""
         try:
             yield
-        except PASSING_ERRORS as exc:
+        except ChatwootError as exc:
+            if not passes(exc):
+                raise
             logger.warning("polling audit logs failed, trying again in %gs: %s", interval, exc)
 
 
@@ -363,6 +383,31 @@ class ChatwootAudit(_Base[httpx.Client]):
     SDK's own connection pool reaches a loopback host directly, past ``HTTP_PROXY`` and ``ALL_PROXY``; a
     caller's ``http_client`` that would send a plain-http loopback request to a proxy is refused with
     :class:`ConfigurationError`, unless ``allow_insecure_http=True``.
+    Args:
+        base_url: the server's root, the address its dashboard opens at (``https://chat.example.com``, or
+            with the path prefix Chatwoot is served under); not ``.../api/v1``. Default: ``CHATWOOT_BASE_URL``.
+        api_access_token: an administrator's access token (Profile settings in the dashboard). Default:
+            ``CHATWOOT_API_ACCESS_TOKEN``. It never appears in a repr, log line or error.
+        account_id: the account whose audit logs to read (the ``N`` of ``/app/accounts/N``). Default:
+            ``CHATWOOT_ACCOUNT_ID``.
+        timeout: seconds for each network phase, or an ``httpx.Timeout``. Default: 30 s, or the timeout of
+            ``http_client`` when one is given.
+        attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
+        max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
+        max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
+            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
+            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
+        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
+        token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
+            header names with underscores (nginx's default).
+        allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
+            in clear: only on a network you trust. Default: False.
+        http_client: your own ``httpx.Client`` (proxies, certificates, transports), used as it is and not closed;
+            default: a pool of this client's own.
+
+    Raises:
+        ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
+            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
     """
 
     _http_type = httpx.Client
@@ -486,10 +531,14 @@ class ChatwootAudit(_Base[httpx.Client]):
 
         An entry counts as delivered once the loop asks for the next one (or ends): one whose handling
         raised, or that a ``break`` left behind, comes again next time. To store progress after each
-        entry, call ``checkpoint.advance(log)`` once it is shipped, then store ``checkpoint.to_json()``:
+        entry, call ``checkpoint.advance(log)`` once it is shipped, then ``checkpoint.save(path)``:
         a restart then neither repeats nor drops an entry. The new entries are gathered before the first
         is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
         old history). The walk is checked for completeness like a full walk, over its window.
+
+        Args:
+            checkpoint: where delivery stands; advanced as entries are delivered.
+            concurrency: pages fetched at once (1 to 64); the entries and their order are the same.
         """
         delivery, planner, throttle = self._after(checkpoint, concurrency)
         return self._deliver(delivery, self._drive(planner, throttle))
@@ -505,6 +554,11 @@ class ChatwootAudit(_Base[httpx.Client]):
 
         Outages (connection errors, 5xx, throttling past the retry budget) are logged and waited out
         until the next poll; errors that need a person (a bad token, a missing account) are raised.
+
+        Args:
+            checkpoint: where delivery stands; advanced as entries are delivered (save it as you go).
+            interval: seconds between the end of one poll and the start of the next.
+            concurrency: pages fetched at once within a poll (1 to 64).
         """
         return self._follow(*self._following(checkpoint, interval, concurrency))
 
@@ -530,6 +584,32 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
     group. A client that is not entered still walks concurrently, in batches: the pages asked for are
     fetched together and all of them arrive before the walk yields again, so each batch waits for its
     slowest request.
+
+    Args:
+        base_url: the server's root, the address its dashboard opens at (``https://chat.example.com``, or
+            with the path prefix Chatwoot is served under); not ``.../api/v1``. Default: ``CHATWOOT_BASE_URL``.
+        api_access_token: an administrator's access token (Profile settings in the dashboard). Default:
+            ``CHATWOOT_API_ACCESS_TOKEN``. It never appears in a repr, log line or error.
+        account_id: the account whose audit logs to read (the ``N`` of ``/app/accounts/N``). Default:
+            ``CHATWOOT_ACCOUNT_ID``.
+        timeout: seconds for each network phase, or an ``httpx.Timeout``. Default: 30 s, or the timeout of
+            ``http_client`` when one is given.
+        attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
+        max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
+        max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
+            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
+            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
+        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
+        token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
+            header names with underscores (nginx's default).
+        allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
+            in clear: only on a network you trust. Default: False.
+        http_client: your own ``httpx.AsyncClient`` (proxies, certificates, transports), used as it is and not closed;
+            default: a pool of this client's own.
+
+    Raises:
+        ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
+            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
     """
 
     _http_type = httpx.AsyncClient
@@ -678,3 +758,7 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
                     async for log in logs:
                         yield log
             await anyio.sleep(interval)
+
+
+# Reprs, tracebacks and pickles name the public path, not the module that defines the classes.
+ChatwootAudit.__module__ = AsyncChatwootAudit.__module__ = "chatwoot_audit"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import urllib.request
 from collections.abc import Mapping
 from typing import Final, Literal
@@ -193,8 +194,19 @@ def _shown(raw: str) -> str:
     return repr(scheme + sep + rest if sep else ("<credentials>@" + raw.split("@", 1)[1] if "@" in raw else raw))
 
 
+# What people paste instead of the server's root: the API's own path (copied from API docs), or a page of
+# the dashboard (copied from the address bar). Anything before it is kept: Chatwoot may live under a prefix.
+_PASTED_PATH: Final = re.compile(
+    r"(?P<api>/api(?:/v\d+)?)(?:/.*)?$|/app(?:/accounts/(?P<account>\d+))?(?:/.*)?$", re.IGNORECASE
+)
+
+
 def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.URL:
-    """Parse and vet a base URL: http(s), a host, no query, and plain http only to loopback unless allowed."""
+    """Parse and vet a base URL: http(s), a host, no query, and plain http only to loopback unless allowed.
+
+    A URL with the API's path (``/api/v1``) or a dashboard page (``/app/accounts/3/...``) is refused with a
+    :class:`ConfigurationError` that gives the base URL to use instead.
+    """
     text = str(raw).strip()
     try:
         url = httpx.URL(text)
@@ -206,10 +218,23 @@ def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.
         )
     if url.port is not None and not 0 < url.port < 65536:
         raise ConfigurationError(f"base_url has port {url.port}, which is not between 1 and 65535")
-    if url.query or url.fragment:
-        raise ConfigurationError("base_url must not have a query or a fragment")
     if url.username or url.password:
         raise ConfigurationError("base_url must not hold credentials; pass the token as api_access_token")
+    mistake = _PASTED_PATH.search(url.path)
+    if mistake is not None or url.query or url.fragment:
+        # Refused rather than rewritten: the same value is often shared with other tools (and the CLI's
+        # environment), so the fix belongs in the configuration, and a guess could cut a real path prefix.
+        kept = url.path[: mistake.start()] if mistake is not None else url.path
+        fix = str(url.copy_with(path=kept.rstrip("/") or "/", query=None, fragment=None)).rstrip("/")
+        account = mistake.group("account") if mistake is not None else None
+        if mistake is not None and mistake.group("api"):
+            why = f"holds the API's own path {mistake.group('api')}, which the client adds itself"
+        elif mistake is not None:
+            why = "is a page of the dashboard, not the server's root"
+        else:
+            why = "has a query or a fragment, which a base URL cannot carry"
+        also = f" and account_id={account}" if account else ""
+        raise ConfigurationError(f"base_url {_shown(text)} {why}: use base_url={fix!r}{also}")
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         named = url.host.rstrip(".").endswith("localhost")
         raise ConfigurationError(

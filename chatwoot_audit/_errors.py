@@ -45,8 +45,20 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[ChatwootError], args: tuple[object, ...], state: dict[str, object]) -> ChatwootError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class ChatwootError(Exception):
     """The base of every error chatwoot-audit raises."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception's own reduce calls cls(*args), which the keyword-only arguments below refuse: rebuild
+        # from the state instead, so that every error pickles (multiprocessing, pytest-xdist) and copies.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class InvalidArgumentError(ChatwootError, ValueError):
@@ -168,7 +180,20 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 
 
 class TransientBody(APIResponseValidationError):
-    """A 200 whose body is not JSON at all (a proxy's HTML page, a cut-off body): worth one more try."""
+    """A 200 whose body is not JSON at all (a proxy's HTML page, a cut-off body): worth one more try.
+
+    Internal: it marks an attempt to retry. A request that gives up raises it as a plain
+    :class:`APIResponseValidationError` (see :func:`final`), which :func:`passes` still recognises.
+    """
+
+
+def final(error: ChatwootError) -> ChatwootError:
+    """``error`` as a caller may see it: a :class:`TransientBody` becomes a plain APIResponseValidationError."""
+    if type(error) is not TransientBody:
+        return error
+    public = APIResponseValidationError(error.message, response=error.response, body=error.body)
+    public._transient = True  # type: ignore[attr-defined]
+    return public
 
 
 # What a follower waits out until its next poll, rather than stopping: outages, and a first sync that
@@ -181,3 +206,16 @@ PASSING_ERRORS: tuple[type[ChatwootError], ...] = (
     ResponseTooLargeError,
     IncompleteWalkError,
 )
+
+
+def passes(error: BaseException) -> bool:
+    """Whether a follower waits ``error`` out until its next poll (see PASSING_ERRORS)."""
+    return isinstance(error, PASSING_ERRORS) or getattr(error, "_transient", False) is True
+
+
+# Tracebacks, reprs and pickles name the public path, not the module that happens to define the class.
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type):
+        _public.__module__ = "chatwoot_audit"
+del _name, _public

@@ -33,8 +33,10 @@ __all__ = [
     "PageRequest",
     "TransientBody",
     "aread_body",
+    "asked",
     "build_request",
     "connection_error",
+    "gave_up",
     "page_from_response",
     "read_body",
     "request_headers",
@@ -180,8 +182,10 @@ def status_error(response: httpx.Response, settings: Settings, *, attempts: int 
         parts.append(f". Check the token, and that its user is an administrator of account {settings.account_id}")
     elif status == 404:
         parts.append(
-            f". Account {settings.account_id} does not exist at {settings.base_url}, or the server has no "
-            "audit-log endpoint (it needs Chatwoot's Enterprise edition)"
+            f", in answer to {asked(response.request)} ({tries(attempts)}). Account {settings.account_id} does "
+            f"not exist at {settings.base_url}, or that is not the Chatwoot server's root (base_url is the address the "
+            "dashboard opens at, like https://chat.example.com), or the server has no audit-log endpoint (it "
+            "needs Chatwoot's Enterprise edition)"
         )
     elif status == 429:
         parts.append(f". Still throttled after {attempts} attempts; lower the request rate or raise the retry budget")
@@ -279,10 +283,34 @@ def _not_a_page(
     )
 
 
+def asked(request: httpx.Request) -> str:
+    """The method and URL of a request, for a message: no credentials (the token travels in a header), and no
+    query, which holds only the page number and the defaults the generated client adds."""
+    url = request.url.copy_with(query=None)
+    if url.userinfo:
+        url = url.copy_with(username=None, password=None)
+    return f"{request.method} {url}"
+
+
+def tries(attempts: int) -> str:
+    """``1 attempt``, ``3 attempts``."""
+    return f"{attempts} attempt{'' if attempts == 1 else 's'}"
+
+
+def gave_up(error: _errors.ChatwootError, attempts: int) -> _errors.ChatwootError:
+    """``error`` as the final one of a request: a connection error says how many attempts were made, and
+    the internal mark of a retryable body gives way to the public class."""
+    # The same error object can be handed on more than once (a concurrent walk re-raises it).
+    if isinstance(error, _errors.APIConnectionError) and "(gave up after " not in error.message:
+        error.message = f"{error.message} (gave up after {tries(attempts)})"
+        error.args = (error.message,)
+    return _errors.final(error)
+
+
 def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settings: Settings) -> _errors.ChatwootError:
     """Our error for an httpx failure; the token is blanked in the request it carries."""
     redact_request(request, settings.token_header)
-    where = f"{request.method} {request.url.copy_with(query=None)}" if request is not None else "the request"
+    where = asked(request) if request is not None else "the request"
     detail = scrub(str(exc) or type(exc).__name__, settings.token)
     if isinstance(exc, httpx.TimeoutException):
         return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,29 @@ class AuditLog:
 
     Frozen means the fields cannot be reassigned; the nested ``auditable``, ``audited_changes`` and
     ``extra`` are the parsed JSON itself, shared with what ``to_dict()`` returns, so copy them before
-    changing them. Building one by hand, pass an aware ``created_at``.
+    changing them. Building one by hand, pass an aware ``created_at``; to read an exported entry back,
+    use :meth:`from_dict`, which checks it as the parser does.
+
+    Args:
+        id: the entry's id, unique and growing over time.
+        action: ``create``, ``update``, ``destroy``, ``sign_in``, ``sign_out`` (see :class:`AuditAction`),
+            or a value a newer server writes.
+        created_at: when the entry was written, an aware datetime (whole seconds from the server).
+        auditable_id: the id of the record changed.
+        auditable_type: its type: ``AccountUser``, ``Inbox``, ``Team``, ``User``, ...
+        auditable: the record as it is now, or None (gone, or a type the server never renders).
+        associated_id: the account's id.
+        associated_type: ``"Account"``.
+        user_id: who made the change; None for a system or background change.
+        user_type: ``"User"``, or None with ``user_id``.
+        username: the acting user's email, or None.
+        audited_changes: what changed: ``{field: [old, new]}`` for an update (see :meth:`changes`), the
+            values for a create or destroy, None for sign-in and sign-out.
+        version: the record's own change counter, 1 on create.
+        comment: Chatwoot's comment, None in practice.
+        request_uuid: the request's id (the caller's ``X-Request-Id`` when one was sent).
+        remote_address: the client's IP address, or None outside a web request.
+        extra: keys this version does not know, as the server sent them.
     """
 
     id: int
@@ -110,6 +132,40 @@ class AuditLog:
                 out[key] = (None, value)
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditLog:
+        """An entry from its JSON object: the inverse of :meth:`to_dict`, checked as the API parser checks.
+
+        For reading exports back: each line of a JSON Lines export (``json.loads(line)``) or each element of
+        a JSON one. ``created_at`` may be Unix seconds (int or float) or an ISO-8601 string (one without an
+        offset is UTC); it becomes an aware UTC datetime, and ``to_dict()`` gives back the value as it was
+        passed. Keys this version does not know are kept in ``extra``; a known key left out reads as None.
+
+        A CSV export's rows hold text, so they need turning back into JSON types first: ``""`` is null, the
+        integer columns (``id``, ``auditable_id``, ``associated_id``, ``user_id``, ``version``) go through
+        ``int``, ``auditable`` and ``audited_changes`` are JSON text (``json.loads``), and the last column,
+        ``extra``, is a JSON object of keys to merge into the row (then drop the column). With
+        ``--spreadsheet-safe``, strip the ``'`` put before cells that start with ``= + - @``.
+
+        Args:
+            data: the entry's JSON object, with the API's keys.
+
+        Raises:
+            InvalidArgumentError: a ``ValueError`` naming the field that is missing or of the wrong type
+                (``id``, ``action`` and ``created_at`` are required).
+        """
+        # Imported here: the parser builds AuditLog objects, so it imports this module.
+        from ._convert import ValidationFailure, parse_entry
+        from ._errors import InvalidArgumentError
+
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError(f"an audit-log entry is read from a mapping, not {type(data).__name__}")
+        try:
+            return parse_entry(data if isinstance(data, dict) else dict(data), 0)
+        except ValidationFailure as exc:
+            why = str(exc).replace("audit_logs[0]", "the entry")
+            raise InvalidArgumentError(f"not an audit-log entry: {why}") from None
+
     def to_dict(self) -> dict[str, Any]:
         """The entry as the API's JSON: the same keys, in the server's order, with the same values."""
         out: dict[str, Any] = {}
@@ -137,6 +193,13 @@ class AuditLogPage:
     idea of when the page was read; None when the header was absent or unparseable, or for a page built
     by hand. It is what ``Checkpoint.advance(log, now=...)`` measures clock skew against. It is not part
     of equality or ``to_dict()``: two reads of the same page are equal whenever they were made.
+
+    Args:
+        items: the page's entries, newest first.
+        current_page: the page number the server answered for (it echoes a page past the end).
+        per_page: the server's page size.
+        total_entries: the entries the account holds, as the server counted them.
+        server_time: the answer's ``Date``, or None.
     """
 
     items: tuple[AuditLog, ...]
@@ -171,3 +234,7 @@ class AuditLogPage:
             "current_page": self.current_page,
             "audit_logs": [item.to_dict() for item in self.items],
         }
+
+
+# Reprs, tracebacks and pickles name the public path, not the module that defines the classes.
+AuditAction.__module__ = AuditLog.__module__ = AuditLogPage.__module__ = "chatwoot_audit"

@@ -255,3 +255,7 @@ class Throttle:
         if self._streak >= self.limit and self.limit < self.ceiling:
             self.limit += 1
             self._streak = 0
+
+
+# Reported where users import it from, as every public class is (tracebacks, reprs, help()).
+RetryPolicy.__module__ = "chatwoot_audit"

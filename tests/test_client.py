@@ -316,14 +316,15 @@ def test_slow_answer_is_a_timeout(face: str) -> None:
         client.page(1)
 
 
-def test_retries_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    """Each retry is one debug record with the page, the status and the wait."""
+def test_retries_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    """Each retry is one INFO record with the page, the status and the wait."""
     emu = Emulator(seed=1, entries=5, faults={1: "503", 2: "503"})
-    with caplog.at_level(logging.DEBUG, logger="chatwoot_audit"), sync_client(emu, "memory") as client:
+    with caplog.at_level(logging.INFO, logger="chatwoot_audit"), sync_client(emu, "memory") as client:
         client.page(1)
-    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == 2
-    assert all("page 1" in m and "503" in m for m in retries)
+    assert all(r.levelno == logging.INFO for r in retries)
+    assert all("page 1" in r.getMessage() and "503" in r.getMessage() for r in retries)
 
 
 def test_redirects_are_not_followed() -> None:

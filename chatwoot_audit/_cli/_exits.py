@@ -84,6 +84,8 @@ _FLAG_NAMES = (
     ("Pass token_header='Api-Access-Token'", "Pass --token-header Api-Access-Token"),
     ("pass the token as api_access_token", "put the token in CHATWOOT_API_ACCESS_TOKEN or --token-file"),
     ("api_access_token must", "the API token (CHATWOOT_API_ACCESS_TOKEN or --token-file) must"),
+    (": use base_url=", ": use --base-url "),
+    ("' and account_id=", "' and --account-id "),
 )
 
 

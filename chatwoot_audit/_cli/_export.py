@@ -13,12 +13,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
 from .._client import ChatwootAudit
+from .._config import ENV_ACCOUNT_ID, ENV_BASE_URL
 from .._errors import ChatwootError, IncompleteWalkError, RateLimitError
 from ._connect import RequestStats, connection_from_args, open_client
 from ._exits import CliError, ExitCode, FileError, UsageError, throttled
@@ -31,7 +33,7 @@ from ._resume import STAGING_SUFFIX, STATE_SUFFIX, ExportParams, Scan, reconcile
 from ._signals import Terminated, sigterm_raises
 from ._times import check_window, format_time, parse_time
 
-__all__ = ["Export", "ExportResult", "FileTarget", "StdoutTarget", "export_command"]
+__all__ = ["Export", "ExportResult", "FileTarget", "StdoutTarget", "export_command", "stored_params", "take_stored"]
 
 _CHUNK = 1 << 16
 
@@ -169,13 +171,7 @@ class FileTarget:
         return params
 
     def _stored(self) -> ExportParams | None:
-        try:
-            text = self.state_path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise file_error(exc, "read", self.state_path) from None
-        return ExportParams.from_json(text, name=str(self.state_path))
+        return stored_params(self.state_path)
 
     def _scan(self) -> Scan:
         assert self._file is not None
@@ -234,6 +230,41 @@ class FileTarget:
         """Close the output as it is: whole records, and the state to resume from."""
         if self._file is not None:
             self._file.close()
+
+
+def stored_params(state_path: Path) -> ExportParams | None:
+    """The parameters an interrupted export kept in ``state_path``; None if there is no such file."""
+    try:
+        text = state_path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise file_error(exc, "read", state_path) from None
+    return ExportParams.from_json(text, name=str(state_path))
+
+
+def take_stored(args: argparse.Namespace, stored: ExportParams, env: Mapping[str, str]) -> None:
+    """Fill the flags not given with an interrupted export's own, so ``--resume`` alone continues it.
+
+    Flags that are given stay as they are: :func:`reconcile` then refuses any that differ, naming them.
+    """
+    if args.base_url is None and not env.get(ENV_BASE_URL):
+        args.base_url = stored.base_url
+    if args.account_id is None and not env.get(ENV_ACCOUNT_ID):
+        args.account_id = stored.account_id
+    if args.format is None:
+        args.format = stored.format
+    if args.since is None:
+        args.since = stored.since_arg
+    if args.until is None:
+        args.until = stored.until_arg
+    filters = stored.filters
+    users = [str(i) for i in filters.get("user_ids", [])] + [str(n) for n in filters.get("usernames", [])]
+    for flag, values in (("action", filters.get("actions")), ("type", filters.get("types")), ("user", users)):
+        if getattr(args, flag) is None and values:
+            setattr(args, flag, [str(value) for value in values])
+    # A switch cannot say "not given": off means "as stored", so only an added one is a difference.
+    args.spreadsheet_safe = args.spreadsheet_safe or stored.spreadsheet_safe
 
 
 @dataclass
@@ -340,6 +371,11 @@ def _wants_progress(args: argparse.Namespace) -> bool:
 def export_command(args: argparse.Namespace) -> int:
     """Run ``chatwoot-audit export``."""
     require_rich()
+    if args.resume and args.output and args.output != "-":
+        path = Path(args.output)
+        stored = stored_params(path.with_name(path.name + STATE_SUFFIX))
+        if stored is not None:
+            take_stored(args, stored, os.environ)
     now = datetime.now(UTC)
     since = parse_time(args.since, now=now, flag="--since") if args.since is not None else None
     until = parse_time(args.until, now=now, flag="--until") if args.until is not None else None

@@ -7,12 +7,12 @@ written to a temporary file beside the target, flushed to disk, and renamed over
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._checkpoint import replace_file as atomic_replace
+from .._checkpoint import sync_directory
 from ._exits import FileError
 
 __all__ = ["AppendFile", "file_error", "read_lines", "remove", "replace_file", "sync_directory", "write_all"]
@@ -81,40 +81,13 @@ class AppendFile:
             os.close(fd)
 
 
-def sync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (where the platform and file system allow)."""
-    # Some platforms and file systems cannot open a directory: then there is nothing more to do.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def replace_file(path: Path, data: bytes) -> None:
     """Make ``path`` hold ``data``, all or nothing: a temporary file, fsync, rename, fsync of the directory."""
-    directory = path.parent
+    # The library's own writer: a checkpoint saved by either is written the same way.
     try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        atomic_replace(str(path), data)
     except OSError as exc:
         raise file_error(exc, "write", path) from None
-    try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise file_error(exc, "write", path) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    sync_directory(directory)
 
 
 def read_lines(path: Path) -> Iterator[bytes]:

@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from .._checkpoint import Checkpoint
+from .._checkpoint import FOLLOW_KIND, Checkpoint
 from .._client import ChatwootAudit
-from .._errors import PASSING_ERRORS, InvalidArgumentError
+from .._errors import ChatwootError, InvalidArgumentError, passes
 from .._models import AuditLog
 from ._connect import RequestStats, connection_from_args, open_client
 from ._exits import ExitCode, FileError, UsageError
@@ -41,7 +41,7 @@ from ._times import format_time, parse_time
 
 __all__ = ["FollowState", "Follower", "follow_command"]
 
-_KIND: Final = "chatwoot-audit follow checkpoint"
+_KIND: Final = FOLLOW_KIND
 _FORMAT: Final = 1
 # Lines between checkpoint saves: what a crash may repeat on stdout, against one fsync per this many lines.
 SAVE_EVERY: Final = 100
@@ -189,10 +189,10 @@ class Follower:
         while True:
             try:
                 batch, read_at = self._poll()
-            except PASSING_ERRORS as exc:
+            except ChatwootError as exc:
                 # The SDK's list of outages, shared with ChatwootAudit.follow(): a 200 that is not JSON at all
                 # (a proxy's page) passes; JSON that is not an audit-log page does not, and needs a person.
-                if self.once:
+                if self.once or not passes(exc):
                     raise
                 log.warning("polling failed, trying again in %gs: %s", self.interval, exc)
             else:

@@ -1,8 +1,9 @@
 """Everything the command tells a person goes to stderr, through here, with the token blanked.
 
 The SDK logs to the ``chatwoot_audit`` logger and the command to ``chatwoot_audit.cli``; one handler prints
-both. Secrets registered with ``_redact.add_secret`` are replaced in every line, tracebacks included, as
-a second line of defence: nothing is meant to carry the token in the first place.
+both: the SDK's warnings and its retries (one line each, hidden by --quiet), and everything with --debug.
+Secrets registered with ``_redact.add_secret`` are replaced in every line, tracebacks included, as a second
+line of defence: nothing is meant to carry the token in the first place.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import traceback
 from typing import Any, TextIO
 
+from .._client import RETRY_RECORD
 from .._redact import blank_secrets
 
 __all__ = ["log", "say", "say_traceback", "setup_logging"]
@@ -49,8 +51,12 @@ def setup_logging(*, debug: bool = False, quiet: bool = False, timestamps: bool 
         _RedactingFormatter(f"{layout}{PROG}: %(levelname_lower)s%(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
     )
     handler.addFilter(_level_prefix)
+    if not debug:
+        handler.addFilter(_sdk_notes_but_retries)
     sdk = logging.getLogger("chatwoot_audit")
-    sdk.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Retries show as one short line each unless --quiet: a run stalled on 429s says so. The SDK's other
+    # notes stay for --debug, as the command says the same things in its own words.
+    sdk.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
     log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
     loggers = [sdk]
     if debug:
@@ -61,6 +67,12 @@ def setup_logging(*, debug: bool = False, quiet: bool = False, timestamps: bool 
     for logger in loggers:
         logger.addHandler(handler)
         _installed.append((logger, handler))
+
+
+def _sdk_notes_but_retries(record: logging.LogRecord) -> bool:
+    if record.levelno >= logging.WARNING or record.name.startswith(log.name):
+        return True
+    return bool(getattr(record, RETRY_RECORD, False))
 
 
 def _level_prefix(record: logging.LogRecord) -> bool:

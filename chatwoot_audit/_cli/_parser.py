@@ -60,9 +60,10 @@ formats: jsonl (default; one API object a line), csv (a column per API field in 
   nested objects as compact JSON, created_at as ISO-8601 UTC), json (one array). With --output and no
   --format, the suffix decides (.jsonl/.ndjson, .csv, .json).
 
-interrupted? An export to a file keeps FILE.resume.json beside it until it completes; run the same
-  command again with --resume to continue: the file ends up with every entry exactly once (the entries
-  that arrived in the meantime come at its end, so it is not strictly newest first).
+interrupted? An export to a file keeps FILE.resume.json beside it until it completes; run
+  export -o FILE --resume to continue with the stored parameters (flags given again must match): the
+  file ends up with every entry exactly once (the entries that arrived in the meantime come at its end,
+  so it is not strictly newest first).
 
 examples:
   chatwoot-audit export > audit.jsonl

@@ -1,7 +1,8 @@
 """Resuming an export: the parameters kept beside the output, and reading back what it already holds. Pure.
 
 An export to ``FILE`` keeps ``FILE.resume.json`` while it runs: the parameters as resolved (absolute
-``since``/``until``, filters, format, server, account). ``--resume`` refuses other parameters, reads the
+``since``/``until``, filters, format, server, account). ``--resume`` takes them for the flags not given
+(``export -o FILE --resume`` alone continues), refuses given ones that differ, reads the
 ids already in the output (a trailing partial record, left by a kill, is cut), walks again and writes only
 the others, so the final file holds every entry once. The state is removed when the export completes.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import aclosing
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, assert_type
 
 import httpx
@@ -59,6 +60,7 @@ def sync_usage() -> None:
             assert_type(log.user_id, int | None)
             assert_type(log.changes(), dict[str, tuple[Any, Any]])
             assert_type(log.to_dict(), dict[str, Any])
+            assert_type(AuditLog.from_dict(log.to_dict()), AuditLog)
             if log.action == AuditAction.SIGN_IN:
                 pass
         cp = Checkpoint()
@@ -68,6 +70,9 @@ def sync_usage() -> None:
             cp.advance(log, now=page.server_time or datetime.now(UTC))
             cp.advance(log, now=1_800_000_000)
         assert_type(cp.skew_margin, int)
+        cp.save("state.json")
+        cp.save(Path("state.json"))
+        assert_type(Checkpoint.load("state.json"), Checkpoint)
         for log in client.follow(Checkpoint.from_json(cp.to_json()), interval=30.0):
             assert_type(log, AuditLog)
             break
