@@ -383,31 +383,6 @@ class ChatwootAudit(_Base[httpx.Client]):
     SDK's own connection pool reaches a loopback host directly, past ``HTTP_PROXY`` and ``ALL_PROXY``; a
     caller's ``http_client`` that would send a plain-http loopback request to a proxy is refused with
     :class:`ConfigurationError`, unless ``allow_insecure_http=True``.
-    Args:
-        base_url: the server's root, the address its dashboard opens at (``https://chat.example.com``, or
-            with the path prefix Chatwoot is served under); not ``.../api/v1``. Default: ``CHATWOOT_BASE_URL``.
-        api_access_token: an administrator's access token (Profile settings in the dashboard). Default:
-            ``CHATWOOT_API_ACCESS_TOKEN``. It never appears in a repr, log line or error.
-        account_id: the account whose audit logs to read (the ``N`` of ``/app/accounts/N``). Default:
-            ``CHATWOOT_ACCOUNT_ID``.
-        timeout: seconds for each network phase, or an ``httpx.Timeout``. Default: 30 s, or the timeout of
-            ``http_client`` when one is given.
-        attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
-        max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
-        max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
-            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
-            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
-        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
-        token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
-            header names with underscores (nginx's default).
-        allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
-            in clear: only on a network you trust. Default: False.
-        http_client: your own ``httpx.Client`` (proxies, certificates, transports), used as it is and not closed;
-            default: a pool of this client's own.
-
-    Raises:
-        ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
-            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
     """
 
     _http_type = httpx.Client
@@ -585,31 +560,6 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
     fetched together and all of them arrive before the walk yields again, so each batch waits for its
     slowest request.
 
-    Args:
-        base_url: the server's root, the address its dashboard opens at (``https://chat.example.com``, or
-            with the path prefix Chatwoot is served under); not ``.../api/v1``. Default: ``CHATWOOT_BASE_URL``.
-        api_access_token: an administrator's access token (Profile settings in the dashboard). Default:
-            ``CHATWOOT_API_ACCESS_TOKEN``. It never appears in a repr, log line or error.
-        account_id: the account whose audit logs to read (the ``N`` of ``/app/accounts/N``). Default:
-            ``CHATWOOT_ACCOUNT_ID``.
-        timeout: seconds for each network phase, or an ``httpx.Timeout``. Default: 30 s, or the timeout of
-            ``http_client`` when one is given.
-        attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
-        max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
-        max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
-            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
-            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
-        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
-        token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
-            header names with underscores (nginx's default).
-        allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
-            in clear: only on a network you trust. Default: False.
-        http_client: your own ``httpx.AsyncClient`` (proxies, certificates, transports), used as it is and not closed;
-            default: a pool of this client's own.
-
-    Raises:
-        ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
-            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
     """
 
     _http_type = httpx.AsyncClient
@@ -762,3 +712,35 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
 
 # Reprs, tracebacks and pickles name the public path, not the module that defines the classes.
 ChatwootAudit.__module__ = AsyncChatwootAudit.__module__ = "chatwoot_audit"
+
+
+# The twins take the same arguments: one text for both, completed with each one's httpx client type.
+_ARGUMENTS = """
+    Args:
+        base_url: the server's root, the address its dashboard opens at (``https://chat.example.com``, or
+            with the path prefix Chatwoot is served under); not ``.../api/v1``. Default: ``CHATWOOT_BASE_URL``.
+        api_access_token: an administrator's access token (Profile settings in the dashboard). Default:
+            ``CHATWOOT_API_ACCESS_TOKEN``. It never appears in a repr, log line or error.
+        account_id: the account whose audit logs to read (the ``N`` of ``/app/accounts/N``). Default:
+            ``CHATWOOT_ACCOUNT_ID``.
+        timeout: seconds for each network phase, or an ``httpx.Timeout``. Default: 30 s, or the timeout of
+            ``http_client`` when one is given.
+        attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
+        max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
+        max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
+            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
+            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
+        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
+        token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
+            header names with underscores (nginx's default).
+        allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
+            in clear: only on a network you trust. Default: False.
+        http_client: your own ``{http}`` (proxies, certificates, transports), used as it is and not closed;
+            default: a pool of this client's own.
+
+    Raises:
+        ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
+            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
+"""
+ChatwootAudit.__doc__ = f"{ChatwootAudit.__doc__}{_ARGUMENTS.format(http='httpx.Client')}    "
+AsyncChatwootAudit.__doc__ = f"{AsyncChatwootAudit.__doc__}{_ARGUMENTS.format(http='httpx.AsyncClient')}    "
