@@ -742,5 +742,7 @@ _ARGUMENTS = """
         ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
             ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
 """
-ChatwootAudit.__doc__ = f"{ChatwootAudit.__doc__}{_ARGUMENTS.format(http='httpx.Client')}    "
-AsyncChatwootAudit.__doc__ = f"{AsyncChatwootAudit.__doc__}{_ARGUMENTS.format(http='httpx.AsyncClient')}    "
+ChatwootAudit.__doc__ = f"{(ChatwootAudit.__doc__ or '').rstrip()}\n{_ARGUMENTS.format(http='httpx.Client')}    "
+AsyncChatwootAudit.__doc__ = (
+    f"{(AsyncChatwootAudit.__doc__ or '').rstrip()}\n{_ARGUMENTS.format(http='httpx.AsyncClient')}    "
+)
