@@ -158,12 +158,11 @@ class LogWalk:
         """Take page 1 as read when the walk began (by the walk itself, or by the search for ``until``)."""
         self.ledger.start(page.items, page.total_entries)
 
-    def note(self, page: AuditLogPage, requested: int) -> list[AuditLog]:
-        """Record an answer the walk read but does not walk (a probe): return nothing to yield."""
+    def note(self, page: AuditLogPage, requested: int) -> None:
+        """Record an answer the walk read but does not walk (a probe): it yields nothing."""
         self._widen(page)
         self.last_total = max(self.last_total or 0, page.total_entries)
         self.ledger.record(page.items, _place(page, requested), page.per_page, page.total_entries)
-        return []
 
     def _wanted(self, item: AuditLog) -> bool:
         horizon, until = self.ledger.horizon, self.until

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, cast
+from typing import Literal, TypeAlias, cast, get_args
 
 FaultKind: TypeAlias = Literal[
     "500",
@@ -33,21 +33,7 @@ Token"}``, what a wrong or revoked token gets), ``401-signin`` (Devise's ``{"err
 or sign up before continuing."]}``, what a request without a token gets), ``404`` (``{"error": "Resource
 could not be found"}``) and ``429`` (Rack::Attack's plain-text ``Retry later``, no ``Retry-After``)."""
 
-FAULT_KINDS: tuple[str, ...] = (
-    "500",
-    "502",
-    "503",
-    "504",
-    "drop",
-    "truncate",
-    "html200",
-    "badjson200",
-    "slow",
-    "401",
-    "401-signin",
-    "404",
-    "429",
-)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 """Every fault the emulator can inject."""
 
 # Fixed rather than derived from FAULT_KINDS: a seed must keep drawing the same faults as kinds are added,
