@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["IN_PROCESS_BASE_URL", "TEST_RETRY_POLICY", "async_client", "sync_client"]
 
 TEST_RETRY_POLICY: Final = RetryPolicy(
-    max_retries=4,
     base_delay=0.001,
     max_delay=0.01,
     rate_limit_base_delay=0.002,
@@ -33,8 +32,9 @@ TEST_RETRY_POLICY: Final = RetryPolicy(
 )
 """The retry policy of ``Emulator.client()``: every wait in milliseconds, 429 windows of 10 ms included.
 
-Up to 4 retries of a connection error, a timeout or a 5xx (1, 2, 4, 8 ms); a 429 waits for the next 10 ms
-window twice, then 2, 4, 8 ms and so on up to 20 ms, until its waits add up to half a second."""
+Up to the client's ``max_retries`` (4 by default) retries of a connection error, a timeout or a 5xx (1, 2,
+4, 8 ms); a 429 waits for the next 10 ms window twice, then 2, 4, 8 ms and so on up to 20 ms, until its
+waits add up to half a second."""
 
 IN_PROCESS_BASE_URL: Final = "https://chatwoot.test"
 """The base URL of in-process clients. No request leaves the process; ``https`` because the SDK refuses

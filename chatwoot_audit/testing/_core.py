@@ -7,6 +7,7 @@ state, so knobs can be turned and entries added while requests are being served 
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -20,6 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ._archive import Archive, archive_offsets
 from ._auth import INVALID_TOKEN, NO_TOKEN, NOT_FOUND, ROLES, Directory, Principal, make_token
 from ._faults import FaultPlan, Faults, check_faults
 from ._json import JSON
@@ -54,6 +56,13 @@ _REFUSALS = {"401": (401, INVALID_TOKEN), "401-signin": (401, NO_TOKEN), "404": 
 DEFAULT_START_TIME = 1_781_000_000
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+# Above this many starting entries, all but the newest ``_SIMULATED`` are archived: kept compact and rendered
+# when read, as copies of ``_MODELS`` entries the world writes first. Histories up to this size are
+# simulated whole, entry by entry, as they always were.
+_ARCHIVE_ABOVE = 10_000
+_SIMULATED = 2_000
+_MODELS = 2_048
 
 # Knobs that write entries as ``clock`` time passes, each counted from when it was last set.
 _TIMED = ("arrivals_per_second", "late_commits_per_second")
@@ -90,21 +99,21 @@ class Emulator:
     ``unstable_ties``, ``rate_limit``, ``rate_window``, ``faults``) are also attributes, and can be changed
     from any thread while requests are served.
 
-    seed: fixes the entries, tokens, tie order, late commits and random faults. entries: how many to start
-    with. per_page: 25 (v4.14.1 and later) or 15 (v4.14.0 and earlier). feature_enabled: when off, every
-    page is empty with ``total_entries`` 0, as on a server without the enterprise feature. latency: seconds
-    each answer waits. arrivals_per_request: entries written after each request; arrivals_per_second:
-    entries written as time passes on ``clock``. unstable_ties: the order of entries with the same
-    ``created_at`` changes from one request to the next. rate_limit: requests allowed per ``rate_window``
-    seconds before 429s. faults: ``{request_number: kind}``, a ``RandomFaults`` or a function of the request
-    number. slow_delay: how long a ``slow`` fault holds the answer back. clock: seconds, for the rate limit,
-    timed arrivals and late commits, and the ``Date`` header (``ManualClock`` makes them deterministic).
-    account_id: the main account's id; the other account and the suspended one follow it. now: the
-    ``created_at`` of the newest starting entry, in Unix seconds or as an aware datetime; by default the
-    moment the emulator is built (by the system clock, whatever ``clock`` is), so that its history ends now
-    and runs back from there. Pin it to get the same timestamps on every run: the seed fixes the rest.
-    start_time: instead of ``now``, the ``created_at`` of the oldest entry. request_log_limit: how many
-    request records to keep (the newest).
+    seed: fixes the entries, tokens, tie order, late commits and random faults. entries: how many to start with;
+    beyond 10,000 all but the newest 2,000 are kept compact and rendered when read, so a million build in well under
+    a second and a page costs the same anywhere in the history. per_page: 25 (v4.14.1 and later) or 15 (v4.14.0 and
+    earlier). feature_enabled: when off, every page is empty with ``total_entries`` 0, as on a server without the
+    enterprise feature. latency: seconds each answer waits. arrivals_per_request: entries written after each
+    request; arrivals_per_second: entries written as time passes on ``clock``. unstable_ties: the order of entries
+    with the same ``created_at`` changes from one request to the next. rate_limit: requests allowed per
+    ``rate_window`` seconds before 429s. faults: ``{request_number: kind}``, a ``RandomFaults`` or a function of the
+    request number. slow_delay: how long a ``slow`` fault holds the answer back. clock: seconds, for the rate limit,
+    timed arrivals and late commits, and the ``Date`` header (``ManualClock`` makes them deterministic). account_id:
+    the main account's id; the other account and the suspended one follow it. now: the ``created_at`` of the newest
+    starting entry, in Unix seconds or as an aware datetime; by default the moment the emulator is built (by the
+    system clock, whatever ``clock`` is), so that its history ends now and runs back from there. Pin it to get the
+    same timestamps on every run: the seed fixes the rest. start_time: instead of ``now``, the ``created_at`` of the
+    oldest entry. request_log_limit: how many request records to keep (the newest).
 
     late_commits_per_request and late_commits_per_second: like the arrivals, but for entries whose
     transaction commits late, as a slow one does on the real server. Each is stamped a whole number of
@@ -150,9 +159,13 @@ class Emulator:
         late_window: tuple[int, int] = (1, 120),
     ) -> None:
         count(entries, "entries")
+        archived = entries - _SIMULATED if entries > _ARCHIVE_ABOVE else 0
+        models = _MODELS if archived else 0
+        offsets = archive_offsets(seed, archived)
+        archive_span = offsets[-1] if archived else 0
         if start_time is None:
             newest = int(time.time()) if now is None else _unix_seconds(now)
-            start_time = newest - _history_span(seed, account_id, entries)
+            start_time = newest - archive_span - _history_span(seed, account_id, entries - archived, models)
         elif now is not None:
             raise ValueError("pass now= (the newest entry) or start_time= (the oldest), not both")
         self._lock = threading.Lock()
@@ -160,10 +173,16 @@ class Emulator:
         self._clock = clock
         self._account_id = account_id
         self._world = World(seed, account_id, start_time)
-        self._store = EntryStore(seed)
         self._directory = Directory()
         self._tokens = {role: make_token(seed, role) for role in ROLES}
         self._setup_directory()
+        archive = None
+        if archived:
+            world = self._world
+            archive = Archive(seed, start_time, offsets, world.next_id, world.history(models))
+            world.next_id = max(world.next_id, archive.max_id)
+            world.now = start_time + archive_span
+        self._store = EntryStore(seed, archive)
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_limit)
         self._request_count = 0
         origin = clock()
@@ -182,7 +201,7 @@ class Emulator:
         self.faults = faults
         self.rate_limit = rate_limit
         self.rate_window = rate_window
-        self._store_drafts(self._world.take(entries, arriving=False))
+        self._store_drafts(self._world.take(entries - archived, arriving=False))
 
     def __repr__(self) -> str:
         return (
@@ -265,10 +284,11 @@ class Emulator:
         """Every stored entry of the main account as the API renders it now, newest first (a copy).
 
         Entries of the same second are in the order a request without ``unstable_ties`` would list them.
+        Every entry is decoded: for a long history, reading pages with ``handle`` is far cheaper.
         """
         with self._lock:
             self._catch_up()
-            return [entry.as_dict() for entry in self._store]
+            return [json.loads(body) for body in self._store]
 
     @property
     def total_entries(self) -> int:
@@ -492,7 +512,7 @@ class Emulator:
             shuffle = number if self.unstable_ties else None
             items = self._store.page(per_page * (page - 1), per_page, shuffle)
         head = b'{"per_page":%d,"total_entries":%d,"current_page":%d,"audit_logs":[' % (per_page, total, page)
-        return head + b",".join(entry.render() for entry in items) + b"]}"
+        return head + b",".join(items) + b"]}"
 
     def _role_of(self, token: str | None) -> str | None:
         if token is None:
@@ -587,8 +607,9 @@ class _Pace:
 
 
 @lru_cache(maxsize=64)
-def _history_span(seed: int, account_id: int, entries: int) -> int:
-    """Seconds from the oldest to the newest of the first ``entries`` a world with this seed writes.
+def _history_span(seed: int, account_id: int, entries: int, models: int) -> int:
+    """Seconds from the oldest to the newest of the first ``entries`` a world with this seed writes
+    after ``models`` entries of its past (see ``World.history``).
 
     Steps between entries come from the seed alone, never from the time they start at, so a world started
     this many seconds before a moment ends exactly at it.
@@ -596,6 +617,7 @@ def _history_span(seed: int, account_id: int, entries: int) -> int:
     world = World(seed, account_id, 0)
     # The same draws as the emulator's own world makes before its first entry.
     _outside_users(world)
+    world.history(models)
     drafts = world.take(entries, arriving=False)
     return int(drafts[-1].fields["created_at"]) if drafts else 0
 

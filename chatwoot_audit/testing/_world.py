@@ -211,6 +211,16 @@ class World:
             self._late.extend(self._event(arriving=True, advance=False))
         return [self._late.popleft() for _ in range(count)]
 
+    def history(self, count: int) -> list[Draft]:
+        """At least ``count`` entries of whole events, oldest first, as models of a long past; the clock stays.
+
+        Nothing is left pending: the next ``take`` starts with a new event.
+        """
+        drafts: list[Draft] = []
+        while len(drafts) < count:
+            drafts += self._event(arriving=False, advance=False)
+        return drafts
+
     def request_uuid(self) -> str:
         """A request id: usually a UUID, sometimes the caller's own ``X-Request-Id``."""
         roll = self.rng.random()
