@@ -21,6 +21,8 @@ if TYPE_CHECKING:
         ChatwootError,
         ConfigurationError,
         FeatureNotEnabledError,
+        Hint,
+        HintCode,
         IncompleteWalkError,
         InternalServerError,
         InvalidArgumentError,
@@ -29,10 +31,13 @@ if TYPE_CHECKING:
         RateLimitError,
         ResponseTooLargeError,
     )
-    from ._models import AuditAction, AuditLog, AuditLogPage
+    from ._models import AVAILABILITY, ENUMS, ROLES, AuditAction, AuditLog, AuditLogPage
     from ._retry import RetryPolicy
 
 __all__ = [
+    "AVAILABILITY",
+    "ENUMS",
+    "ROLES",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
@@ -47,6 +52,8 @@ __all__ = [
     "Checkpoint",
     "ConfigurationError",
     "FeatureNotEnabledError",
+    "Hint",
+    "HintCode",
     "IncompleteWalkError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -63,6 +70,7 @@ _WHERE: dict[str, str] = {
     "APIResponseValidationError": "._errors",
     "APIStatusError": "._errors",
     "APITimeoutError": "._errors",
+    "AVAILABILITY": "._models",
     "AsyncChatwootAudit": "._client",
     "AuditAction": "._models",
     "AuditLog": "._models",
@@ -72,12 +80,16 @@ _WHERE: dict[str, str] = {
     "ChatwootError": "._errors",
     "Checkpoint": "._checkpoint",
     "ConfigurationError": "._errors",
+    "ENUMS": "._models",
     "FeatureNotEnabledError": "._errors",
+    "Hint": "._errors",
+    "HintCode": "._errors",
     "IncompleteWalkError": "._errors",
     "InternalServerError": "._errors",
     "InvalidArgumentError": "._errors",
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
+    "ROLES": "._models",
     "RateLimitError": "._errors",
     "ResponseTooLargeError": "._errors",
     "RetryPolicy": "._retry",

@@ -14,9 +14,9 @@ import attrs
 import httpcore
 import httpx
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, Hint, HintCode
 from ._redact import Token, is_visible_ascii
-from ._retry import RetryPolicy
+from ._retry import DEFAULT_MAX_RETRIES, Retries, RetryPolicy
 
 __all__ = [
     "ATTEMPT_TIMEOUT_FACTOR",
@@ -40,7 +40,6 @@ ENV_ACCOUNT_ID: Final = "CHATWOOT_ACCOUNT_ID"
 
 # Finite on purpose: the generated client waits forever by default.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
-DEFAULT_MAX_RETRIES: Final = 4
 
 # httpx's timeouts bound each wait for the network, not an attempt: a server that sends a byte now and
 # then holds a request for as long as it likes. By default one attempt, from sending the request to the
@@ -120,8 +119,12 @@ def check_proxy_route(
     raise ConfigurationError(
         f"refusing to send the API token over plain http through a proxy: http_client would send requests for "
         f"{base_url.scheme}://{base_url.netloc.decode('ascii')} to a proxy (from HTTP_PROXY or ALL_PROXY, or its "
-        "own proxy= or mounts=). Build it with trust_env=False, add the host to NO_PROXY, use https, or pass "
-        "allow_insecure_http=True if the proxy is trusted"
+        "own proxy= or mounts=)",
+        hint=Hint(
+            HintCode.INSECURE_HTTP,
+            "Build it with trust_env=False, add the host to NO_PROXY, use https, or pass allow_insecure_http=True "
+            "if the proxy is trusted",
+        ),
     )
 
 
@@ -134,9 +137,16 @@ class Settings:
     token: Token = attrs.field(repr=False)
     token_header: TokenHeader
     timeout: httpx.Timeout
-    retry: RetryPolicy
+    retry: Retries
     attempt_timeout: float | None
     max_body_size: int
+
+
+# The hints of malformed settings: the message says what is wrong with the value.
+_TIMEOUT: Final = Hint(HintCode.TIMEOUT)
+_BASE_URL: Final = Hint(HintCode.BASE_URL)
+_TOKEN: Final = Hint(HintCode.TOKEN)
+_ACCOUNT: Final = Hint(HintCode.ACCOUNT)
 
 
 def _check_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
@@ -146,7 +156,8 @@ def _check_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
             raise ConfigurationError(
-                f"timeout has {phase}={value!r}: each phase must be a finite number of seconds >= 0, or None"
+                f"timeout has {phase}={value!r}: each phase must be a finite number of seconds >= 0, or None",
+                hint=_TIMEOUT,
             )
     return timeout
 
@@ -166,7 +177,7 @@ def _check_attempt_timeout(value: object, timeout: httpx.Timeout) -> float | Non
         return default_attempt_timeout(timeout)
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value <= 0:
         raise ConfigurationError(
-            f"attempt_timeout must be a number of seconds > 0 (math.inf for no limit), not {value!r}"
+            f"attempt_timeout must be a number of seconds > 0 (math.inf for no limit), not {value!r}", hint=_TIMEOUT
         )
     return None if math.isinf(value) else float(value)
 
@@ -175,7 +186,9 @@ def _check_max_body_size(value: object) -> int:
     if value is None:
         return DEFAULT_MAX_BODY_SIZE
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"max_body_size must be a number of bytes, an int >= 1, not {value!r}")
+        raise ConfigurationError(
+            f"max_body_size must be a number of bytes, an int >= 1, not {value!r}", hint=Hint(HintCode.BODY_SIZE)
+        )
     return value
 
 
@@ -211,15 +224,19 @@ def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.
     try:
         url = httpx.URL(text)
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise ConfigurationError(f"base_url {_shown(text)} is not a valid URL") from None
+        raise ConfigurationError(f"base_url {_shown(text)} is not a valid URL", hint=_BASE_URL) from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
-            f"base_url must be an http(s) URL with a host, like https://chat.example.com, not {_shown(text)}"
+            f"base_url must be an http(s) URL with a host, like https://chat.example.com, not {_shown(text)}",
+            hint=_BASE_URL,
         )
     if url.port is not None and not 0 < url.port < 65536:
-        raise ConfigurationError(f"base_url has port {url.port}, which is not between 1 and 65535")
+        raise ConfigurationError(f"base_url has port {url.port}, which is not between 1 and 65535", hint=_BASE_URL)
     if url.username or url.password:
-        raise ConfigurationError("base_url must not hold credentials; pass the token as api_access_token")
+        raise ConfigurationError(
+            "base_url must not hold credentials",
+            hint=Hint(HintCode.CREDENTIALS, "Pass the token as api_access_token, and the URL without them"),
+        )
     mistake = _PASTED_PATH.search(url.path)
     if mistake is not None or url.query or url.fragment:
         # Refused rather than rewritten: the same value is often shared with other tools (and the CLI's
@@ -234,13 +251,20 @@ def check_base_url(raw: str | httpx.URL, *, allow_insecure_http: bool) -> httpx.
         else:
             why = "has a query or a fragment, which a base URL cannot carry"
         also = f" and account_id={account}" if account else ""
-        raise ConfigurationError(f"base_url {_shown(text)} {why}: use base_url={fix!r}{also}")
+        fixed: dict[str, object] = {"base_url": fix} | ({"account_id": int(account)} if account else {})
+        raise ConfigurationError(
+            f"base_url {_shown(text)} {why}",
+            hint=Hint(HintCode.BASE_URL, f"Use base_url={fix!r}{also}", fixed),
+        )
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         named = url.host.rstrip(".").endswith("localhost")
         raise ConfigurationError(
-            f"refusing to send the API token over plain http to {url.host}: use https, or pass "
-            "allow_insecure_http=True if the network between you and the server is trusted"
-            + (" (only 'localhost' itself counts as loopback: other names may resolve anywhere)" if named else "")
+            f"refusing to send the API token over plain http to {url.host}"
+            + (" (only 'localhost' itself counts as loopback: other names may resolve anywhere)" if named else ""),
+            hint=Hint(
+                HintCode.INSECURE_HTTP,
+                "Use https, or pass allow_insecure_http=True if the network between you and the server is trusted",
+            ),
         )
     # Chatwoot may live under a path prefix; keep it, without a trailing slash, so paths append to it.
     return url.copy_with(path=url.path.rstrip("/") or "")
@@ -264,43 +288,52 @@ def resolve_settings(
     env = os.environ if env is None else env
     raw_url = _pick(str(base_url) if base_url is not None else None, env, ENV_BASE_URL)
     if raw_url is None:
-        raise ConfigurationError(f"base_url is required: pass base_url=... or set {ENV_BASE_URL}")
+        raise ConfigurationError(
+            "base_url is required", hint=Hint(HintCode.BASE_URL, f"Pass base_url=... or set {ENV_BASE_URL}")
+        )
     url = check_base_url(str(raw_url), allow_insecure_http=allow_insecure_http)
 
     token = _pick(api_access_token, env, ENV_API_ACCESS_TOKEN)
     if token is None:
         raise ConfigurationError(
-            f"api_access_token is required: pass api_access_token=... or set {ENV_API_ACCESS_TOKEN}"
+            "api_access_token is required",
+            hint=Hint(HintCode.TOKEN, f"Pass api_access_token=... or set {ENV_API_ACCESS_TOKEN}"),
         )
     if isinstance(token, str):
         # A token read from a file or a secret store often ends with a newline.
         token = token.strip()
     if not isinstance(token, str) or not token or any(c in token for c in "\r\n\0"):
         # Never echo the value: it is a secret even when it is malformed.
-        raise ConfigurationError("api_access_token must be a non-empty string on one line")
+        raise ConfigurationError("api_access_token must be a non-empty string on one line", hint=_TOKEN)
     if not is_visible_ascii(token):
         # An HTTP header carries ASCII only: httpx would fail on a BOM or an accented letter, with the
         # whole token in its error. Name the rule, not the character: that would show part of the secret.
         raise ConfigurationError(
             "api_access_token must be visible ASCII characters only (no spaces, tabs, byte-order marks or "
-            "accented letters); check how it was copied"
+            "accented letters)",
+            hint=Hint(HintCode.TOKEN, "Check how it was copied"),
         )
 
     raw_account = _pick(account_id, env, ENV_ACCOUNT_ID)
     if raw_account is None:
-        raise ConfigurationError(f"account_id is required: pass account_id=... or set {ENV_ACCOUNT_ID}")
+        raise ConfigurationError(
+            "account_id is required", hint=Hint(HintCode.ACCOUNT, f"Pass account_id=... or set {ENV_ACCOUNT_ID}")
+        )
     source = "account_id" if account_id is not None else ENV_ACCOUNT_ID
     if isinstance(raw_account, str) and raw_account.strip().isascii() and raw_account.strip().isdigit():
         number = int(raw_account.strip())
     elif isinstance(raw_account, int) and not isinstance(raw_account, bool):
         number = raw_account
     else:
-        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
+        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}", hint=_ACCOUNT)
     if number < 1:
-        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}")
+        raise ConfigurationError(f"{source} must be a positive integer, not {raw_account!r}", hint=_ACCOUNT)
 
     if token_header not in TOKEN_HEADERS:
-        raise ConfigurationError(f"token_header must be one of {', '.join(TOKEN_HEADERS)}, not {token_header!r}")
+        raise ConfigurationError(
+            f"token_header must be one of {', '.join(TOKEN_HEADERS)}, not {token_header!r}",
+            hint=Hint(HintCode.TOKEN_HEADER),
+        )
 
     if timeout is None:
         resolved_timeout = DEFAULT_TIMEOUT
@@ -309,14 +342,16 @@ def resolve_settings(
     elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < math.inf:
         resolved_timeout = httpx.Timeout(float(timeout))
     else:
-        raise ConfigurationError(f"timeout must be a number of seconds > 0 or an httpx.Timeout, not {timeout!r}")
+        raise ConfigurationError(
+            f"timeout must be a number of seconds > 0 or an httpx.Timeout, not {timeout!r}", hint=_TIMEOUT
+        )
 
-    policy = retry_policy if retry_policy is not None else RetryPolicy()
-    if max_retries is not None:
-        try:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(str(exc)) from None
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise ConfigurationError(f"retry_policy must be a RetryPolicy, not {type(retry_policy).__name__}")
+    count = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, not {count!r}", hint=Hint(HintCode.RETRIES))
+    retry = Retries(retry_policy if retry_policy is not None else RetryPolicy(), count)
 
     return Settings(
         base_url=url,
@@ -324,7 +359,7 @@ def resolve_settings(
         token=Token(token),
         token_header=token_header,  # type: ignore[arg-type]
         timeout=resolved_timeout,
-        retry=policy,
+        retry=retry,
         attempt_timeout=_check_attempt_timeout(attempt_timeout, resolved_timeout),
         max_body_size=_check_max_body_size(max_body_size),
     )

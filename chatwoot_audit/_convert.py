@@ -4,6 +4,11 @@ Which keys an entry has is FIELDS (``_models.py``); which JSON types each may ho
 left out, is the merged spec's word, read from the table regeneration writes into the generated package.
 So a type that changes in openapi/ changes what the parser accepts at the next regeneration, and a field
 the spec has but FIELDS lacks (yet) is kept in ``extra``, like any key this version does not know.
+
+A field the spec lets a server leave out but not send as null (``auditable_id``, ``version``, ...: the
+real server always sends them) is typed without None on AuditLog. Left out, or null after all, it reads
+as its type's empty value (``0``, ``""``), and the entry remembers which, so that ``to_dict()`` gives the
+JSON back as it came: a server that drops a key parses, and strict code needs no None checks.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 _ANY_JSON = frozenset(t for types in _JSON_TYPES.values() for t in types)
+# What a field reads as when the server leaves it out (or sends null) and its type has no room for None.
+_EMPTY: dict[str, Callable[[], object]] = {
+    "integer": int,
+    "number": int,
+    "string": str,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+}
 _MISSING = object()
 _NO_EXTRA: dict[str, Any] = {}
 _NONE_ABSENT: frozenset[str] = frozenset()
@@ -82,12 +96,16 @@ def parse_created_at(value: object) -> datetime:
 
 
 class _Check:
-    """What one field may hold: ``exact``, the types json.loads gives, for the fast path; ``types`` for the rest."""
+    """What one field may hold: ``exact``, the types json.loads gives, for the fast path; ``types`` for the rest.
 
-    __slots__ = ("exact", "nullable", "required", "types", "wanted")
+    ``empty`` makes the value of a field that is not nullable but may be left out, when it is (or is null).
+    """
+
+    __slots__ = ("empty", "exact", "nullable", "required", "types", "wanted")
 
     exact: frozenset[type]
     types: tuple[type, ...]
+    empty: Callable[[], object] | None
 
     def __init__(self, spec: Field | None) -> None:
         named = [t for t in (spec.types if spec else ()) if t != "null"]
@@ -95,12 +113,14 @@ class _Check:
         if not named or any(t not in _JSON_TYPES for t in named):
             # No type, one JSON does not have, or a field the spec no longer lists: any value will do.
             self.nullable, self.types, self.exact, self.wanted = True, (object,), _ANY_JSON, "any value"
+            self.empty = None
             return
-        # A field that is not required may be left out, which reads as None: a null says the same.
-        self.nullable = spec is None or not spec.required or "null" in spec.types
+        assert spec is not None
+        self.nullable = "null" in spec.types
         self.types = tuple(t for name in named for t in _JSON_TYPES[name])
         self.exact = frozenset(self.types) | ({type(None)} if self.nullable else set())
         self.wanted = " or ".join([*named, *(["null"] if self.nullable else [])])
+        self.empty = None if self.nullable else _EMPTY[named[0]]
 
     def admits(self, value: object) -> bool:
         if value is None:
@@ -120,10 +140,10 @@ def _builder(names: tuple[str, ...]) -> Callable[..., AuditLog]:
     unpack = "".join(f"{name}, " for name in names)
     keywords = "".join(f"{name}={name}, " for name in names)
     source = (
-        "def build(_found, _id, _action, _created_at, _extra, _raw, _order, _timestamp, _absent):\n"
+        "def build(_found, _id, _action, _created_at, _extra, _raw, _order, _timestamp, _absent, _nulls):\n"
         f"    ({unpack}) = _found\n"
         f"    return AuditLog(id=_id, action=_action, created_at=_created_at, {keywords}extra=_extra, "
-        "_raw_created_at=_raw, _order=_order, _timestamp=_timestamp, _absent=_absent)\n"
+        "_raw_created_at=_raw, _order=_order, _timestamp=_timestamp, _absent=_absent, _nulls=_nulls)\n"
     )
     namespace: dict[str, Any] = {"AuditLog": AuditLog}
     exec(compile(source, f"<{__name__} AuditLog builder>", "exec"), namespace)  # noqa: S102 (source above)
@@ -170,16 +190,23 @@ def entry_parser(fields: tuple[str, ...], spec: Iterable[Field]) -> Callable[[ob
             more = len(raw) > all_keys
             extra = {k: v for k, v in raw.items() if k not in known} if more else {}
             order = tuple(raw) if more else None
-            return build(found, entry_id, action, created_at, extra, raw_created_at, order, timestamp, _NONE_ABSENT)
+            return build(
+                found, entry_id, action, created_at, extra, raw_created_at, order, timestamp, _NONE_ABSENT, _NONE_ABSENT
+            )
         values: list[Any] = []
         absent: list[str] = []
+        nulls: list[str] = []
         for name, check in zip(names, checks, strict=True):
             value = raw.get(name, _MISSING)
             if value is _MISSING:
                 if check.required:
                     raise ValidationFailure(f"entry {entry_id}: {name} is missing")
                 absent.append(name)
-                value = None
+                value = None if check.empty is None else check.empty()
+            elif value is None and check.empty is not None and not check.required:
+                # The spec lets the server leave it out: a null reads the same, and to_dict gives it back.
+                nulls.append(name)
+                value = check.empty()
             elif not check.admits(value):
                 raise ValidationFailure(f"entry {entry_id}: {name} is {_describe(value)}, not {check.wanted}")
             values.append(value)
@@ -187,7 +214,10 @@ def entry_parser(fields: tuple[str, ...], spec: Iterable[Field]) -> Callable[[ob
         extra = {k: v for k, v in raw.items() if k not in known} if len(raw) > present else _NO_EXTRA
         order = tuple(raw) if extra else None
         gone = frozenset(absent) if absent else _NONE_ABSENT
-        return build(tuple(values), entry_id, action, created_at, dict(extra), raw_created_at, order, timestamp, gone)
+        null = frozenset(nulls) if nulls else _NONE_ABSENT
+        return build(
+            tuple(values), entry_id, action, created_at, dict(extra), raw_created_at, order, timestamp, gone, null
+        )
 
     return parse_entry
 

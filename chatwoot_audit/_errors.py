@@ -18,11 +18,17 @@ Exception tree::
     │   └── InternalServerError (5xx)
     └── IncompleteWalkError (a full walk could not account for every entry the server reported)
 
-Match on the class (that is, on the status), not on the message: Chatwoot localizes its messages.
+Match on the class (that is, on the status), not on the message: Chatwoot localizes its messages. What
+to do about an error is in ``error.hint`` (a :class:`Hint`, or None): a stable :class:`HintCode` and the
+settings to use, for a program (the command line among them) to say in its own terms.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the annotations of Hint stay objects, so that
+# typing.get_type_hints() resolves them although the classes report chatwoot_audit as their module.
+import enum
+from typing import Any
 
+import attrs
 import httpx
 
 __all__ = [
@@ -34,6 +40,8 @@ __all__ = [
     "ChatwootError",
     "ConfigurationError",
     "FeatureNotEnabledError",
+    "Hint",
+    "HintCode",
     "IncompleteWalkError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -45,7 +53,65 @@ __all__ = [
 ]
 
 
-def _rebuild(cls: type[ChatwootError], args: tuple[object, ...], state: dict[str, object]) -> ChatwootError:
+class HintCode(enum.StrEnum):
+    """What a :class:`Hint` advises looking at. The values are stable: match on them, never on the text."""
+
+    BASE_URL = "base_url"
+    """``base_url`` is missing, malformed or not the server's root (the answer was a login page, say)."""
+    CREDENTIALS = "credentials"
+    """``base_url`` holds a user name or password; the token goes in ``api_access_token``."""
+    INSECURE_HTTP = "insecure_http"
+    """The token would travel in clear: plain http to another host, or through a proxy."""
+    TOKEN = "token"
+    """The token is missing or malformed, or the server refused it (401)."""
+    TOKEN_HEADER = "token_header"
+    """The server saw no token although one was sent: a proxy dropped the header."""
+    ACCOUNT = "account"
+    """``account_id`` is missing or malformed, or the server has no such account (404)."""
+    FEATURE = "feature"
+    """The server says the audit log is not enabled for the account (422)."""
+    RATE_LIMIT = "rate_limit"
+    """Still throttled once the retry policy's ``rate_limit_budget`` was spent: fewer requests, or later."""
+    CONNECTION = "connection"
+    """No answer at all: ``base_url`` or the network."""
+    TIMEOUT = "timeout"
+    """The server was too slow for ``timeout`` or ``attempt_timeout`` (or one of them is malformed)."""
+    RETRIES = "retries"
+    """``max_retries`` is not a count of retries."""
+    BODY_SIZE = "body_size"
+    """An answer over ``max_body_size`` (or a malformed ``max_body_size``)."""
+
+
+@attrs.frozen
+class Hint:
+    """What to do about an error, for programs: ``error.hint``, None when the SDK has no advice.
+
+    ``code`` says what to look at, and stays the same from one version to the next. ``advice`` is the
+    same advice in the SDK's words (keyword arguments), and ends ``str(error)``. ``fix`` maps keyword
+    arguments of the client to the value to use instead, when the SDK knows it: a pasted dashboard URL
+    gives ``{"base_url": "https://chat.example.com", "account_id": 3}``. Treat it as read-only.
+
+    Args:
+        code: a :class:`HintCode` value.
+        advice: the advice as a sentence, or ``""``.
+        fix: keyword argument -> the value to use.
+    """
+
+    code: HintCode
+    advice: str = ""
+    fix: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+def _advised(problem: str, hint: Hint | None) -> str:
+    """The whole message: what went wrong, then the advice as a sentence of its own."""
+    if hint is None or not hint.advice:
+        return problem
+    problem = problem.rstrip()
+    # A server's own text may already end its sentence ("... before continuing.").
+    return f"{problem} {hint.advice}" if problem.endswith((".", "!", "?")) else f"{problem}. {hint.advice}"
+
+
+def _rebuild(cls: type["ChatwootError"], args: tuple[object, ...], state: dict[str, object]) -> "ChatwootError":
     error = cls.__new__(cls, *args)
     error.args = args
     error.__dict__.update(state)
@@ -53,12 +119,35 @@ def _rebuild(cls: type[ChatwootError], args: tuple[object, ...], state: dict[str
 
 
 class ChatwootError(Exception):
-    """The base of every error chatwoot-audit raises."""
+    """The base of every error chatwoot-audit raises.
+
+    ``message`` is ``str(error)``: what went wrong, then the hint's advice. ``hint`` is a :class:`Hint`
+    when the SDK knows what to change, else None.
+    """
+
+    def __init__(self, message: str, *, hint: Hint | None = None) -> None:
+        whole = _advised(message, hint)
+        super().__init__(whole)
+        self.message = whole
+        self.hint = hint
+        self._problem = message
 
     def __reduce__(self) -> tuple[object, ...]:
         # Exception's own reduce calls cls(*args), which the keyword-only arguments below refuse: rebuild
         # from the state instead, so that every error pickles (multiprocessing, pytest-xdist) and copies.
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def problem(error: ChatwootError) -> str:
+    """What went wrong, without the hint's advice: for a program that gives advice in its own terms."""
+    return str(error.__dict__.get("_problem", error))
+
+
+def amend(error: ChatwootError, more: str) -> None:
+    """Add ``more`` to what went wrong (before the advice), in ``message`` and ``str(error)`` alike."""
+    error._problem = problem(error) + more
+    error.message = _advised(error._problem, error.hint)
+    error.args = (error.message,)
 
 
 class InvalidArgumentError(ChatwootError, ValueError):
@@ -72,9 +161,8 @@ class ConfigurationError(InvalidArgumentError):
 class APIConnectionError(ChatwootError):
     """The request got no usable answer: the connection failed, dropped, or the body was cut short."""
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, request: httpx.Request | None = None, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.request = request
 
 
@@ -85,9 +173,10 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(ChatwootError):
     """The server answered 200 with a body that is not what the API promises."""
 
-    def __init__(self, message: str, *, response: httpx.Response | None = None, body: object = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, response: httpx.Response | None = None, body: object = None, hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.response = response
         self.body = body
         self.status_code = response.status_code if response is not None else None
@@ -100,21 +189,23 @@ class ResponseTooLargeError(APIResponseValidationError):
     retried like other transient failures. ``limit`` is the cap in bytes; ``body`` is None.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response | None = None, limit: int) -> None:
-        super().__init__(message, response=response, body=None)
+    def __init__(
+        self, message: str, *, response: httpx.Response | None = None, limit: int, hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, response=response, body=None, hint=hint)
         self.limit = limit
 
 
 class APIStatusError(ChatwootError):
     """The server answered with a status other than 200.
 
-    ``body`` is the parsed JSON when the answer was JSON, else its text. ``message`` is the server's
-    ``error`` or ``errors`` text when it sent one. ``request_id`` is the ``X-Request-Id`` header, if any.
+    ``body`` is the parsed JSON when the answer was JSON, else its text. ``message`` gives the status and
+    the server's ``error`` or ``errors`` text when it sent one. ``request_id`` is the ``X-Request-Id``
+    header, if any.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, response: httpx.Response, body: object, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.response = response
         self.body = body
         self.status_code: int = response.status_code
@@ -153,7 +244,6 @@ class IncompleteWalkError(ChatwootError):
 
     def __init__(self, message: str, *, expected: int, found: int) -> None:
         super().__init__(message)
-        self.message = message
         self.expected = expected
         self.found = found
 
@@ -191,7 +281,7 @@ def final(error: ChatwootError) -> ChatwootError:
     """``error`` as a caller may see it: a :class:`TransientBody` becomes a plain APIResponseValidationError."""
     if type(error) is not TransientBody:
         return error
-    public = APIResponseValidationError(error.message, response=error.response, body=error.body)
+    public = APIResponseValidationError(problem(error), response=error.response, body=error.body, hint=error.hint)
     public._transient = True  # type: ignore[attr-defined]
     return public
 

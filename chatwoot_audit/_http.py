@@ -18,12 +18,14 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import anyio
+import attrs
 import httpx
 from chatwoot_audit_generated import spec_table
 
 from . import _errors
 from ._config import Settings
 from ._convert import ValidationFailure, parse_page
+from ._errors import Hint, HintCode
 from ._models import AuditLogPage
 from ._redact import redact_request, scrub, scrub_bytes, scrub_parsed, scrubbed_parsed
 from ._version import __version__
@@ -159,52 +161,102 @@ def _short(text: str, size: int = 200) -> str:
 
 
 def status_error(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> _errors.APIStatusError:
-    """The error for a non-200 answer: the class by status, a message that says what to do."""
+    """The error for a non-200 answer: the class by status, what went wrong, and a :class:`Hint`."""
     body = _body(response, settings)
     status = response.status_code
     reason = response.reason_phrase or "status"
     said = _server_message(body)
     if said is None and isinstance(body, str) and body.strip():
         said = _short(body)
-    parts = [f"{status} {reason}".strip()]
-    if said:
-        parts.append(f": {said}")
+    problem = f"{status} {reason}".strip() + (f": {said}" if said else "")
     if status == 401 and isinstance(body, dict) and "errors" in body:
-        parts.append(
-            f". The server saw no token although one was sent: a proxy in front of Chatwoot may be dropping "
-            f"the {settings.token_header!r} header (nginx drops header names with underscores unless "
-            f"'underscores_in_headers on;'). Pass token_header='Api-Access-Token' to send it with dashes."
-            if settings.token_header == "api_access_token"
-            else f". The server saw no token although one was sent in the {settings.token_header!r} header: "
-            "check what the proxies in front of Chatwoot pass on."
+        # Devise's shape: the request reached Chatwoot without a token.
+        problem += (
+            f"{'' if problem.endswith('.') else '.'} The server saw no token although one was sent in the "
+            f"{settings.token_header!r} header"
         )
-    elif status == 401:
-        parts.append(f". Check the token, and that its user is an administrator of account {settings.account_id}")
-    elif status == 404:
-        parts.append(
-            f", in answer to {asked(response.request)} ({tries(attempts)}). Account {settings.account_id} does "
-            f"not exist at {settings.base_url}, or that is not the Chatwoot server's root (base_url is the address the "
-            "dashboard opens at, like https://chat.example.com), or the server has no audit-log endpoint (it "
-            "needs Chatwoot's Enterprise edition)"
-        )
-    elif status == 429:
-        parts.append(f". Still throttled after {attempts} attempts; lower the request rate or raise the retry budget")
     elif 300 <= status < 400:
         location = response.headers.get("location")
-        parts.append(
-            f". Redirects are not followed, so that the token never goes to another origin; "
-            f"set base_url to where the server redirects ({location})"
-            if location
-            else ". Redirects are not followed"
-        )
+        problem += f" to {location}" if location else ""
+        problem += ": redirects are not followed, so that the token never goes to another origin"
+    elif status == 404:
+        problem += f", in answer to {asked(response.request)} ({tries(attempts)})"
+    elif status == 429:
+        problem += f"{'' if problem.endswith('.') else '.'} Still throttled after {tries(attempts)}"
     request_id = response.headers.get("x-request-id")
     if request_id:
-        parts.append(f" (request id {request_id})")
+        problem += f" (request id {request_id})"
     redact_request(response.request, settings.token_header)
-    error = _errors.status_error_class(status)(scrub("".join(parts), settings.token), response=response, body=body)
+    hint = _status_hint(response, settings, body)
+    error = _errors.status_error_class(status)(
+        scrub(problem, settings.token),
+        response=response,
+        body=body,
+        hint=_scrubbed(hint, settings) if hint is not None else None,
+    )
     if error.request_id is not None:
         error.request_id = scrub(error.request_id, settings.token)
     return error
+
+
+def _scrubbed(hint: Hint, settings: Settings) -> Hint:
+    # The advice quotes headers the server chose (Location): blank the token there too.
+    fix = {key: scrub(value, settings.token) if isinstance(value, str) else value for key, value in hint.fix.items()}
+    return attrs.evolve(hint, advice=scrub(hint.advice, settings.token), fix=fix)
+
+
+def _status_hint(response: httpx.Response, settings: Settings, body: object) -> Hint | None:
+    """What to do about a non-200 answer, by its status (and, for a 401, by its body's shape)."""
+    status = response.status_code
+    if status == 401 and isinstance(body, dict) and "errors" in body:
+        if settings.token_header == "api_access_token":
+            return Hint(
+                HintCode.TOKEN_HEADER,
+                "A proxy in front of Chatwoot may be dropping it (nginx drops header names with underscores unless "
+                "'underscores_in_headers on;'): pass token_header='Api-Access-Token' to send it with dashes",
+                {"token_header": "Api-Access-Token"},
+            )
+        return Hint(HintCode.TOKEN_HEADER, "Check what the proxies in front of Chatwoot pass on")
+    if status == 401:
+        return Hint(
+            HintCode.TOKEN,
+            f"Check the token, and that its user is an administrator of account {settings.account_id}",
+        )
+    if status == 404:
+        return Hint(
+            HintCode.ACCOUNT,
+            f"Account {settings.account_id} does not exist at {settings.base_url}, or that is not the Chatwoot "
+            "server's root (base_url is the address the dashboard opens at, like https://chat.example.com), or the "
+            "server has no audit-log endpoint (it needs Chatwoot's Enterprise edition)",
+        )
+    if status == 422:
+        return Hint(HintCode.FEATURE, "The audit log is not enabled for this account (Chatwoot's Enterprise edition)")
+    if status == 429:
+        return Hint(
+            HintCode.RATE_LIMIT,
+            "Send fewer requests at once (a lower concurrency), try again later, or give the retry policy a larger "
+            "rate_limit_budget",
+        )
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        moved = _moved_base_url(location, response.request) if location else None
+        if moved is not None:
+            return Hint(HintCode.BASE_URL, f"Use base_url={moved!r}", {"base_url": moved})
+        return Hint(HintCode.BASE_URL, "Set base_url to the server's root, where it answers without a redirect")
+    return None
+
+
+def _moved_base_url(location: str, request: httpx.Request) -> str | None:
+    """The base URL a redirect points at: its target with the API's own path taken off, when it ends so."""
+    try:
+        target = request.url.join(location)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    asked_path = request.url.path
+    suffix = asked_path[asked_path.index("/api/") :] if "/api/" in asked_path else None
+    if suffix is None or not target.path.endswith(suffix):
+        return None
+    return str(target.copy_with(path=target.path[: -len(suffix)] or "/", query=None, fragment=None)).rstrip("/")
 
 
 def page_from_response(response: httpx.Response, settings: Settings, *, attempts: int = 1) -> AuditLogPage:
@@ -245,6 +297,9 @@ def server_time(value: str | None) -> datetime | None:
 
 
 _NOT_JSON: Final = object()
+_NOT_THE_API: Final = Hint(
+    HintCode.BASE_URL, "Check that base_url is the Chatwoot server itself, not a login page or a proxy's error page"
+)
 
 
 def _not_json(response: httpx.Response, settings: Settings) -> TransientBody:
@@ -255,6 +310,7 @@ def _not_json(response: httpx.Response, settings: Settings) -> TransientBody:
         f"the server answered 200 with a body that is not JSON (content-type {content_type}): {_short(text, 120)!r}",
         response=response,
         body=text,
+        hint=_NOT_THE_API,
     )
 
 
@@ -301,9 +357,8 @@ def gave_up(error: _errors.ChatwootError, attempts: int) -> _errors.ChatwootErro
     """``error`` as the final one of a request: a connection error says how many attempts were made, and
     the internal mark of a retryable body gives way to the public class."""
     # The same error object can be handed on more than once (a concurrent walk re-raises it).
-    if isinstance(error, _errors.APIConnectionError) and "(gave up after " not in error.message:
-        error.message = f"{error.message} (gave up after {tries(attempts)})"
-        error.args = (error.message,)
+    if isinstance(error, _errors.APIConnectionError) and "(gave up after " not in _errors.problem(error):
+        _errors.amend(error, f" (gave up after {tries(attempts)})")
     return _errors.final(error)
 
 
@@ -313,9 +368,17 @@ def connection_error(exc: httpx.HTTPError, request: httpx.Request | None, settin
     where = asked(request) if request is not None else "the request"
     detail = scrub(str(exc) or type(exc).__name__, settings.token)
     if isinstance(exc, httpx.TimeoutException):
-        return _errors.APITimeoutError(f"{where} timed out ({type(exc).__name__}: {detail})", request=request)
+        return _errors.APITimeoutError(
+            f"{where} timed out ({type(exc).__name__}: {detail})", request=request, hint=_SLOW
+        )
     # Transport failures and any other httpx error (a bad header value, a broken gzip) read the same.
-    return _errors.APIConnectionError(f"{where} failed: {type(exc).__name__}: {detail}", request=request)
+    return _errors.APIConnectionError(
+        f"{where} failed: {type(exc).__name__}: {detail}", request=request, hint=_NO_ANSWER
+    )
+
+
+_SLOW: Final = Hint(HintCode.TIMEOUT, "A slow server needs a larger timeout (or attempt_timeout), or more max_retries")
+_NO_ANSWER: Final = Hint(HintCode.CONNECTION, "Check base_url and the network")
 
 
 class AttemptLimits:
@@ -371,6 +434,7 @@ class AttemptLimits:
             f"{where} took longer than attempt_timeout={allowed} (the request and the whole answer must "
             "arrive within it)",
             request=request,
+            hint=_SLOW,
         )
 
     def too_large(self, response: httpx.Response) -> _errors.ResponseTooLargeError:
@@ -378,9 +442,10 @@ class AttemptLimits:
         redact_request(response.request, self.settings.token_header)
         return _errors.ResponseTooLargeError(
             f"the server's answer ({response.status_code} {response.reason_phrase}) is larger than "
-            f"max_body_size={self.limit} bytes; a page of audit logs is tens of kilobytes",
+            f"max_body_size={self.limit} bytes",
             response=response,
             limit=self.limit,
+            hint=_TOO_LARGE,
         )
 
 
@@ -417,6 +482,11 @@ async def aread_body(response: httpx.Response, limits: AttemptLimits) -> None:
         raise limits.too_large(response)
     limits.finish(response)
 
+
+_TOO_LARGE: Final = Hint(
+    HintCode.BODY_SIZE,
+    "A page of audit logs is tens of kilobytes: check that base_url is the Chatwoot server, or raise max_body_size",
+)
 
 # More than a network read buffers (h11 reads 64 KiB at a time).
 _MAX_SPILL: Final = 1024 * 1024

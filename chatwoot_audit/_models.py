@@ -1,16 +1,17 @@
-"""The public data types: AuditLog, AuditLogPage and AuditAction."""
+"""The public data types: AuditLog, AuditLogPage and AuditAction, and the names of Chatwoot's enum values."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the classes report chatwoot_audit as their module, where
+# typing.get_type_hints() could not find datetime or Any to resolve annotations kept as strings.
 import enum
 import math
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import attrs
 
-__all__ = ["FIELDS", "AuditAction", "AuditLog", "AuditLogPage"]
+__all__ = ["AVAILABILITY", "ENUMS", "FIELDS", "ROLES", "AuditAction", "AuditLog", "AuditLogPage"]
 
 # The keys a Chatwoot server renders for each entry, in its order: the merged spec's audit_log properties,
 # each an AuditLog attribute below. Written out because attributes are; tests/test_contract.py and
@@ -36,6 +37,30 @@ FIELDS = (
 )
 
 
+ROLES: Final[Mapping[int, str]] = MappingProxyType({0: "agent", 1: "administrator"})
+"""An AccountUser's ``role``, as ``audited_changes`` stores it: 0 agent, 1 administrator."""
+
+AVAILABILITY: Final[Mapping[int, str]] = MappingProxyType({0: "online", 1: "offline", 2: "busy"})
+"""An AccountUser's ``availability``, as ``audited_changes`` stores it: 0 online, 1 offline, 2 busy."""
+
+ENUMS: Final[Mapping[str, Mapping[str, Mapping[int, str]]]] = MappingProxyType(
+    {
+        "AccountUser": MappingProxyType({"role": ROLES, "availability": AVAILABILITY}),
+        "Conversation": MappingProxyType(
+            {"status": MappingProxyType({0: "open", 1: "resolved", 2: "pending", 3: "snoozed"})}
+        ),
+        "Inbox": MappingProxyType({"sender_name_type": MappingProxyType({0: "friendly", 1: "professional"})}),
+        "Macro": MappingProxyType({"visibility": MappingProxyType({0: "personal", 1: "global"})}),
+    }
+)
+"""The names of the integers Chatwoot's enums are stored as: ``ENUMS[auditable_type][field][value]``.
+
+``audited_changes`` holds an enum as its integer (``{"role": [0, 1]}``), except in some destroy rows,
+which hold the name; ``auditable`` shows names. :meth:`AuditLog.changes` gives names with ``named=True``.
+A value missing here (a newer Chatwoot's) has no name: read it as the integer it is.
+"""
+
+
 class AuditAction(enum.StrEnum):
     """The actions Chatwoot writes today. ``AuditLog.action`` is a plain str: new values pass through."""
 
@@ -51,8 +76,11 @@ class AuditLog:
     """One audit-log entry, with the API's own field names.
 
     ``created_at`` is a timezone-aware UTC datetime; every other field is as the server sent it, ``None``
-    where it sent null (or left the key out). Keys this version does not know are kept in ``extra``, and
-    :meth:`to_dict` gives back the server's JSON exactly.
+    where it sent null. The fields a real server always sends (``auditable_id``, ``auditable_type``,
+    ``associated_id``, ``associated_type``, ``version``, ``request_uuid``) are typed without ``None``: one
+    a server leaves out, or sends as null, reads as ``0`` or ``""`` (ids and versions start at 1, so 0
+    never names a record), and :meth:`to_dict` leaves it out or gives the null back. Keys this version does
+    not know are kept in ``extra``, and :meth:`to_dict` gives back the server's JSON exactly.
 
     Frozen means the fields cannot be reassigned; the nested ``auditable``, ``audited_changes`` and
     ``extra`` are the parsed JSON itself, shared with what ``to_dict()`` returns, so copy them before
@@ -64,19 +92,19 @@ class AuditLog:
         action: ``create``, ``update``, ``destroy``, ``sign_in``, ``sign_out`` (see :class:`AuditAction`),
             or a value a newer server writes.
         created_at: when the entry was written, an aware datetime (whole seconds from the server).
-        auditable_id: the id of the record changed.
-        auditable_type: its type: ``AccountUser``, ``Inbox``, ``Team``, ``User``, ...
+        auditable_id: the id of the record changed (0 if the server left it out).
+        auditable_type: its type: ``AccountUser``, ``Inbox``, ``Team``, ``User``, ... (``""`` if left out).
         auditable: the record as it is now, or None (gone, or a type the server never renders).
-        associated_id: the account's id.
-        associated_type: ``"Account"``.
+        associated_id: the account's id (0 if left out).
+        associated_type: ``"Account"`` (``""`` if left out).
         user_id: who made the change; None for a system or background change.
         user_type: ``"User"``, or None with ``user_id``.
         username: the acting user's email, or None.
         audited_changes: what changed: ``{field: [old, new]}`` for an update (see :meth:`changes`), the
             values for a create or destroy, None for sign-in and sign-out.
-        version: the record's own change counter, 1 on create.
+        version: the record's own change counter, 1 on create (0 if left out).
         comment: Chatwoot's comment, None in practice.
-        request_uuid: the request's id (the caller's ``X-Request-Id`` when one was sent).
+        request_uuid: the request's id (the caller's ``X-Request-Id`` when one was sent; ``""`` if left out).
         remote_address: the client's IP address, or None outside a web request.
         extra: keys this version does not know, as the server sent them.
     """
@@ -84,27 +112,28 @@ class AuditLog:
     id: int
     action: str
     created_at: datetime
-    auditable_id: int | None = None
-    auditable_type: str | None = None
+    auditable_id: int = 0
+    auditable_type: str = ""
     # The mutable fields stay out of the hash (id and the scalars identify an entry), so entries can go
     # in sets and be dict keys.
     auditable: dict[str, Any] | None = attrs.field(default=None, hash=False)
-    associated_id: int | None = None
-    associated_type: str | None = None
+    associated_id: int = 0
+    associated_type: str = ""
     user_id: int | None = None
     user_type: str | None = None
     username: str | None = None
     audited_changes: dict[str, Any] | None = attrs.field(default=None, hash=False)
-    version: int | None = None
+    version: int = 0
     comment: str | None = None
-    request_uuid: str | None = None
+    request_uuid: str = ""
     remote_address: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
     # How the server wrote created_at (int seconds, float, or an ISO string on old servers), which known
-    # keys it left out, and its key order when unknown keys came along: what to_dict needs to give the
-    # JSON back exactly.
+    # keys it left out or sent as a null the field's type has no room for, and its key order when unknown
+    # keys came along: what to_dict needs to give the JSON back exactly.
     _raw_created_at: int | float | str | None = attrs.field(default=None, eq=False, repr=False, alias="_raw_created_at")
     _absent: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="_absent")
+    _nulls: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False, alias="_nulls")
     _order: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, alias="_order")
     # Walks compare whole seconds many times per entry; worked out once.
     _timestamp: int | None = attrs.field(default=None, eq=False, repr=False, hash=False, alias="_timestamp")
@@ -116,30 +145,39 @@ class AuditLog:
             object.__setattr__(self, "_timestamp", math.floor(self.created_at.timestamp()))
         return self._timestamp  # type: ignore[return-value]
 
-    def changes(self) -> dict[str, tuple[Any, Any]]:
+    def changes(self, *, named: bool = False) -> dict[str, tuple[Any, Any]]:
         """An update's changes as ``{field: (old, new)}``; empty for any other action.
 
         Read by ``action``, not by shape: a create or destroy row may hold plain lists as values.
+
+        Args:
+            named: give the enum values Chatwoot stores as integers by their names (see :data:`ENUMS`):
+                an AccountUser's ``{"role": (0, 1)}`` reads ``{"role": ("agent", "administrator")}``. A
+                value with no known name is left as it is.
         """
         if self.action != AuditAction.UPDATE or not self.audited_changes:
             return {}
+        names = ENUMS.get(self.auditable_type, {}) if named else {}
         out: dict[str, tuple[Any, Any]] = {}
         for key, value in self.audited_changes.items():
             if isinstance(value, list) and len(value) == 2:
-                out[key] = (value[0], value[1])
+                old, new = value
             else:
                 # Not the [old, new] pair updates are written with: keep the value rather than drop it.
-                out[key] = (None, value)
+                old, new = None, value
+            values = names.get(key)
+            out[key] = (_named(values, old), _named(values, new)) if values else (old, new)
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AuditLog:
+    def from_dict(cls, data: Mapping[str, Any]) -> "AuditLog":
         """An entry from its JSON object: the inverse of :meth:`to_dict`, checked as the API parser checks.
 
         For reading exports back: each line of a JSON Lines export (``json.loads(line)``) or each element of
         a JSON one. ``created_at`` may be Unix seconds (int or float) or an ISO-8601 string (one without an
         offset is UTC); it becomes an aware UTC datetime, and ``to_dict()`` gives back the value as it was
-        passed. Keys this version does not know are kept in ``extra``; a known key left out reads as None.
+        passed. Keys this version does not know are kept in ``extra``; a known key left out reads as None,
+        or as ``0`` or ``""`` for a field typed without None (see the class), and stays out of ``to_dict()``.
 
         A CSV export's rows hold text, so they need turning back into JSON types first: ``""`` is null, the
         integer columns (``id``, ``auditable_id``, ``associated_id``, ``user_id``, ``version``) go through
@@ -174,6 +212,8 @@ class AuditLog:
                 continue
             if name == "created_at":
                 out[name] = self._raw_created_at if self._raw_created_at is not None else self.timestamp
+            elif name in self._nulls:
+                out[name] = None
             else:
                 out[name] = getattr(self, name)
         out.update(self.extra)
@@ -234,6 +274,13 @@ class AuditLogPage:
             "current_page": self.current_page,
             "audit_logs": [item.to_dict() for item in self.items],
         }
+
+
+def _named(values: Mapping[int, str], value: Any) -> Any:
+    # bool is an int to Python, never an enum value to Chatwoot.
+    if type(value) is int:
+        return values.get(value, value)
+    return value
 
 
 # Reprs, tracebacks and pickles name the public path, not the module that defines the classes.

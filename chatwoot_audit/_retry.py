@@ -1,6 +1,10 @@
 """When to retry and how long to wait: a pure policy, no sleeping and no I/O.
 
-The sync and async clients each have one place that sleeps; both ask :meth:`RetryPolicy.delay_for`.
+The sync and async clients each have one place that sleeps; both ask :meth:`Retries.delay_for`.
+
+How many times a failed request is retried is the client's ``max_retries``, and only that: the
+:class:`RetryPolicy` says how long each wait is, and it has no count of its own, so that no two settings
+can disagree. :class:`Retries` holds the two together for the clients.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import Any, Final, Self
 
 import attrs
 import httpx
@@ -17,13 +22,17 @@ import httpx
 from ._errors import InvalidArgumentError
 
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
     "RETRYABLE_STATUSES",
+    "Retries",
     "RetryDecision",
     "RetryPolicy",
     "RetryState",
     "Throttle",
     "parse_retry_after",
 ]
+
+DEFAULT_MAX_RETRIES: Final = 4
 
 # 520-524 are the transient origin errors of Cloudflare, which often fronts hosted Chatwoot.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -83,10 +92,11 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
-    """How a client retries a request that failed in a way worth retrying.
+    """How long a client waits before it retries a request that failed in a way worth retrying.
 
     Connection errors, timeouts and 5xx answers wait ``min(base_delay * 2**n, max_delay)`` seconds times a
-    jitter factor in [0.75, 1], at most ``max_retries`` times.
+    jitter factor in [0.75, 1], up to the client's ``max_retries`` times (the one place retries are
+    counted: the policy has no count of its own).
 
     A 429 without Retry-After is Chatwoot's own throttle (Rack::Attack): it counts requests in fixed
     windows of ``rate_limit_window`` seconds aligned on multiples of that length, and says nothing about
@@ -98,7 +108,6 @@ class RetryPolicy:
     ``max_retry_after`` seconds; asking for longer is an error, not a hang.
     """
 
-    max_retries: int = attrs.field(default=4)
     base_delay: float = attrs.field(default=0.5, validator=_non_negative)
     max_delay: float = attrs.field(default=8.0, validator=_non_negative)
     rate_limit_base_delay: float = attrs.field(default=2.0, validator=_non_negative)
@@ -115,10 +124,14 @@ class RetryPolicy:
         ):
             raise InvalidArgumentError(f"rate_limit_window must be a number of seconds > 0 or None, not {value!r}")
 
-    @max_retries.validator
-    def _check_max_retries(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidArgumentError(f"max_retries must be an int >= 0, not {value!r}")
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # Runs before attrs' __init__, which would refuse the keyword with a bare TypeError.
+        if "max_retries" in kwargs:
+            raise TypeError(
+                "RetryPolicy has no max_retries: pass max_retries= to the client, the one place retries are "
+                "counted (ChatwootAudit(max_retries=8, retry_policy=RetryPolicy(...)))"
+            )
+        return super().__new__(cls)
 
     @jitter.validator
     def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:
@@ -150,6 +163,7 @@ class RetryPolicy:
         self,
         state: RetryState,
         *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         status_code: int | None = None,
         headers: Mapping[str, str] | None = None,
         error: str | None = None,
@@ -159,7 +173,8 @@ class RetryPolicy:
         """Decide about the attempt that just failed with ``status_code`` (or a transport ``error``).
 
         ``state`` counts this request's earlier retries; the caller records the decision with
-        :meth:`RetryState.record` when it retries.
+        :meth:`RetryState.record` when it retries. ``max_retries`` is the client's: how many failures
+        other than 429s a request retries.
         """
         what = f"status {status_code}" if status_code is not None else (error or "error")
         if status_code is not None and status_code not in RETRYABLE_STATUSES:
@@ -191,12 +206,33 @@ class RetryPolicy:
                     f"(rate_limit_budget={self.rate_limit_budget:g}s)",
                 )
             return RetryDecision(delay, what)
-        if state.retries >= self.max_retries:
-            return RetryDecision(None, f"{what} after {state.retries} retries (max_retries={self.max_retries})")
+        if state.retries >= max_retries:
+            return RetryDecision(None, f"{what} after {state.retries} retries (max_retries={max_retries})")
         if retry_after is not None:
             return RetryDecision(retry_after, what)
         exp = min(state.retries, 32)
         return RetryDecision(self._jittered(min(self.base_delay * 2**exp, self.max_delay), rng), what)
+
+
+@attrs.frozen
+class Retries:
+    """A client's retrying: its policy (how long to wait) and its ``max_retries`` (how many times)."""
+
+    policy: RetryPolicy
+    max_retries: int
+
+    def delay_for(
+        self,
+        state: RetryState,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+    ) -> RetryDecision:
+        """:meth:`RetryPolicy.delay_for` with this client's ``max_retries``."""
+        return self.policy.delay_for(
+            state, max_retries=self.max_retries, status_code=status_code, headers=headers, error=error
+        )
 
 
 @attrs.define

@@ -283,8 +283,14 @@ def _names(annotation: str) -> set[str]:
 
 
 def _optional(f: Field) -> bool:
-    # A field the spec does not require may be left out, which the facade reads as None, like a null.
-    return f.nullable or not f.required
+    # Only a null is None. A field the spec does not require but never sends as null reads as its type's
+    # empty value when a server leaves it out (_convert.py), so strict code needs no None checks.
+    return f.nullable or not f.types
+
+
+# The default of an attribute the spec lets a server leave out, as the parser fills it in.
+_EMPTY: Final = {"integer": "0", "number": "0", "string": '""', "boolean": "False"}
+_EMPTY_FACTORY: Final = {"object": "dict", "array": "list"}
 
 
 def annotation(f: Field) -> str:
@@ -296,10 +302,15 @@ def annotation(f: Field) -> str:
 def declaration(f: Field) -> str:
     """The line that declares ``f`` on AuditLog, mutable JSON kept out of the hash as the others are."""
     mutable = any(t in ("object", "array") for t in f.types) or not f.types
-    if mutable:
-        value = " = attrs.field(default=None, hash=False)" if _optional(f) else " = attrs.field(hash=False)"
+    first = next((t for t in f.types if t != "null"), None)
+    if f.required and not _optional(f):
+        value = " = attrs.field(hash=False)" if mutable else ""
+    elif _optional(f):
+        value = " = attrs.field(default=None, hash=False)" if mutable else " = None"
+    elif mutable:
+        value = f" = attrs.field(factory={_EMPTY_FACTORY.get(first or '', 'dict')}, hash=False)"
     else:
-        value = " = None" if _optional(f) else ""
+        value = f" = {_EMPTY.get(first or '', 'None')}"
     return f"{f.name}: {annotation(f)}{value}"
 
 

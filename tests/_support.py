@@ -13,7 +13,6 @@ from chatwoot_audit.testing import Emulator
 
 # Real schedules wait seconds; these keep the shape (exponential, capped, budgeted) at a thousandth.
 FAST_RETRIES = RetryPolicy(
-    max_retries=6,
     base_delay=0.001,
     max_delay=0.01,
     rate_limit_base_delay=0.005,
@@ -23,6 +22,8 @@ FAST_RETRIES = RetryPolicy(
     jitter=0.0,
 )
 
+FAST_MAX_RETRIES = 6
+
 MEMORY_BASE_URL = "https://chatwoot.test"
 
 
@@ -31,6 +32,7 @@ def _options(emu: Emulator, kwargs: dict[str, Any]) -> dict[str, Any]:
         "api_access_token": emu.admin_token,
         "account_id": emu.account_id,
         "retry_policy": FAST_RETRIES,
+        "max_retries": FAST_MAX_RETRIES,
         "timeout": 5.0,
     }
     options.update(kwargs)

@@ -64,7 +64,6 @@ SERVER_LIFETIME = 90.0
 MAX_REQUESTS = 5_000
 
 FAST_RETRIES = RetryPolicy(
-    max_retries=10,
     base_delay=0.001,
     max_delay=0.004,
     rate_limit_base_delay=0.002,
@@ -552,12 +551,14 @@ def verdict(
 
 
 def client(base_url: str) -> ChatwootAudit:
-    return ChatwootAudit(base_url, api_access_token=TOKEN, account_id=ACCOUNT, retry_policy=FAST_RETRIES, timeout=10)
+    return ChatwootAudit(
+        base_url, api_access_token=TOKEN, account_id=ACCOUNT, retry_policy=FAST_RETRIES, max_retries=10, timeout=10
+    )
 
 
 def async_client(base_url: str) -> AsyncChatwootAudit:
     return AsyncChatwootAudit(
-        base_url, api_access_token=TOKEN, account_id=ACCOUNT, retry_policy=FAST_RETRIES, timeout=10
+        base_url, api_access_token=TOKEN, account_id=ACCOUNT, retry_policy=FAST_RETRIES, max_retries=10, timeout=10
     )
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from _cli_helpers import clean_env, run_cli
 
-from chatwoot_audit import APIConnectionError, ChatwootAudit, ConfigurationError, NotFoundError, RetryPolicy
+from chatwoot_audit import (
+    APIConnectionError,
+    ChatwootAudit,
+    ConfigurationError,
+    Hint,
+    HintCode,
+    NotFoundError,
+    RetryPolicy,
+)
 from chatwoot_audit._config import check_base_url
 from chatwoot_audit.testing import Emulator
 
@@ -32,10 +40,13 @@ TOKEN = "s3cr3t-token-value"
     ],
 )
 def test_a_pasted_path_is_refused_with_the_base_url_to_use(url: str, fix: str) -> None:
-    """The error quotes the exact base_url that works."""
+    """The error's hint holds the exact base_url that works, and its message quotes it."""
     with pytest.raises(ConfigurationError) as caught:
         check_base_url(url, allow_insecure_http=False)
-    assert str(caught.value).endswith(f"use base_url={fix!r}")
+    hint = caught.value.hint
+    assert hint is not None
+    assert hint == Hint(HintCode.BASE_URL, hint.advice, {"base_url": fix})
+    assert str(caught.value).endswith(f"base_url={fix!r}")
     assert isinstance(caught.value, ValueError)
 
 
@@ -49,7 +60,9 @@ def test_a_dashboard_url_gives_the_base_url_and_the_account() -> None:
         )
     message = str(caught.value)
     assert "page of the dashboard" in message
-    assert message.endswith("use base_url='https://chat.example.com' and account_id=3")
+    assert caught.value.hint is not None
+    assert caught.value.hint.fix == {"base_url": "https://chat.example.com", "account_id": 3}
+    assert message.endswith("base_url='https://chat.example.com' and account_id=3")
     assert TOKEN not in message
 
 
@@ -76,7 +89,8 @@ def test_the_cli_shows_the_fix_as_flags(tmp_path: Path) -> None:
         ["export", "--base-url", "https://chat.example.com/app/accounts/3/dashboard", "--account-id", "3"], env
     )
     assert done.returncode == 2
-    assert "use --base-url 'https://chat.example.com' and --account-id 3" in done.stderr
+    assert "Use --base-url https://chat.example.com --account-id 3." in done.stderr
+    assert "base_url=" not in done.stderr
     assert TOKEN not in done.stderr + done.stdout
 
 
@@ -88,6 +102,8 @@ def test_a_404_names_the_url_asked_and_the_attempts() -> None:
     message = str(caught.value)
     assert "in answer to GET https://chatwoot.test/api/v1/accounts/99/audit_logs (1 attempt)" in message
     assert "not the Chatwoot server's root" in message
+    assert caught.value.hint is not None
+    assert caught.value.hint.code == HintCode.ACCOUNT
     assert emulator.admin_token not in message
 
 
@@ -124,5 +140,8 @@ def test_a_connection_error_names_the_url_and_the_attempts(max_retries: int) -> 
     message = str(caught.value)
     assert f"GET http://127.0.0.1:{port}/api/v1/accounts/" in message
     attempts = max_retries + 1
-    assert message.endswith(f"(gave up after {attempts} attempt{'s' if attempts > 1 else ''})")
+    assert f"(gave up after {attempts} attempt{'s' if attempts > 1 else ''}). " in message
+    assert caught.value.hint is not None
+    assert caught.value.hint.code == HintCode.CONNECTION
+    assert message.endswith(caught.value.hint.advice)
     assert TOKEN not in message

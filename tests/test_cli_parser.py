@@ -9,8 +9,11 @@ import pytest
 
 from chatwoot_audit import (
     APIConnectionError,
+    APIStatusError,
     AuthenticationError,
     ConfigurationError,
+    Hint,
+    HintCode,
     IncompleteWalkError,
     InternalServerError,
     NotFoundError,
@@ -189,7 +192,10 @@ def test_token_file_must_hold_one_line(tmp_path: Path) -> None:
     [
         (UsageError("x"), ExitCode.USAGE),
         (FileError("x"), ExitCode.FILE),
-        (ConfigurationError("refusing ... pass allow_insecure_http=True if"), ExitCode.USAGE),
+        (
+            ConfigurationError("plain http", hint=Hint(HintCode.INSECURE_HTTP, "Pass allow_insecure_http=True")),
+            ExitCode.USAGE,
+        ),
         (APIConnectionError("GET x failed"), ExitCode.API),
         (IncompleteWalkError("found 3 of 4", expected=4, found=3), ExitCode.INCOMPLETE),
         (PermissionError(13, "Permission denied", "out.jsonl"), ExitCode.FILE),
@@ -197,38 +203,38 @@ def test_token_file_must_hold_one_line(tmp_path: Path) -> None:
     ],
 )
 def test_describe_maps_errors_to_exit_codes(error: BaseException, code: ExitCode) -> None:
-    """Every failure has its documented exit code and a message in the command's own terms."""
+    """Every failure has its documented exit code and one line; the SDK's advice is never shown."""
     got, message = describe(error)
     assert got == code
     assert "allow_insecure_http" not in message
     assert "\n" not in message
 
 
-def test_describe_maps_status_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """401/403 exit 3, 404 exit 4, 5xx exit 5, with the SDK's hints in flag form."""
+def test_describe_maps_status_errors() -> None:
+    """401/403 exit 3, 404 exit 4, 5xx exit 5; a hint's fix is given as flags."""
     import httpx
 
-    def status(cls: type[AuthenticationError | NotFoundError | InternalServerError], code: int, text: str) -> object:
+    def status(cls: type[APIStatusError], code: int, hint: Hint | None = None) -> APIStatusError:
         response = httpx.Response(code, request=httpx.Request("GET", "https://x"))
-        return cls(text, response=response, body=None)
+        return cls(f"{code}", response=response, body=None, hint=hint)
 
-    hint = "401: no token. Pass token_header='Api-Access-Token' to send it with dashes."
-    code, message = describe(status(AuthenticationError, 401, hint))  # type: ignore[arg-type]
+    fix = Hint(HintCode.TOKEN_HEADER, "Pass the keyword", {"token_header": "Api-Access-Token"})
+    code, message = describe(status(AuthenticationError, 401, fix))
     assert code == ExitCode.AUTH
     assert "--token-header Api-Access-Token" in message
-    assert describe(status(NotFoundError, 404, "404"))[0] == ExitCode.NOT_FOUND  # type: ignore[arg-type]
-    assert describe(status(InternalServerError, 502, "502"))[0] == ExitCode.API  # type: ignore[arg-type]
+    assert "keyword" not in message
+    assert describe(status(NotFoundError, 404))[0] == ExitCode.NOT_FOUND
+    assert describe(status(InternalServerError, 502))[0] == ExitCode.API
 
 
 def test_a_token_the_sdk_refuses_is_a_configuration_error() -> None:
-    """The SDK's ConfigurationError about the token: exit 2, one line, in the command's own terms."""
-    error = ConfigurationError(
-        "api_access_token must be visible ASCII characters only (no spaces, tabs, byte-order marks or\n"
-        "accented letters); check how it was copied"
-    )
+    """The SDK's ConfigurationError about the token: exit 2, one line, the advice in the command's terms."""
+    error = ConfigurationError("the token is\nmalformed", hint=Hint(HintCode.TOKEN, "Pass api_access_token=..."))
     code, message = describe(error)
     assert code == ExitCode.USAGE
-    assert message.startswith("configuration: the API token (CHATWOOT_API_ACCESS_TOKEN or --token-file) must be")
+    assert message.startswith("configuration: the token is malformed. ")
+    assert "CHATWOOT_API_ACCESS_TOKEN or --token-file" in message
+    assert "api_access_token=" not in message
     assert "\n" not in message
 
 
@@ -237,15 +243,14 @@ def test_a_429_advises_concurrency_not_max_retries() -> None:
     import httpx
 
     response = httpx.Response(429, request=httpx.Request("GET", "https://x"))
-    sdk = (
-        "429 Too Many Requests. Still throttled after 9 attempts; lower the request rate or raise the retry budget "
-        "(request id r-1)"
+    hint = Hint(HintCode.RATE_LIMIT, "Raise rate_limit_budget")
+    code, message = describe(
+        RateLimitError("429 Too Many Requests (request id r-1)", response=response, body=None, hint=hint)
     )
-    code, message = describe(RateLimitError(sdk, response=response, body=None))
     assert code == ExitCode.API
     assert "--max-retries" not in message
-    assert "retry budget" not in message
-    assert "Still throttled after 9 attempts (request id r-1)" in message
+    assert "rate_limit_budget" not in message
+    assert "429 Too Many Requests (request id r-1)" in message
     assert "Lower --concurrency" in message
     assert "wait a few minutes and run it again" in message
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _support import FAST_RETRIES, MEMORY_BASE_URL, async_client, ids, sync_client
+from _support import FAST_MAX_RETRIES, FAST_RETRIES, MEMORY_BASE_URL, async_client, ids, sync_client
 
 from chatwoot_audit import (
     APIConnectionError,
@@ -605,9 +605,10 @@ def test_with_options_changes_per_call_settings_and_shares_the_pool() -> None:
         strict = client.with_options(timeout=7.0, max_retries=0)
         assert type(strict) is ChatwootAudit
         assert strict.timeout == httpx.Timeout(7.0)
-        assert strict.retry_policy.max_retries == 0
-        assert strict.retry_policy.base_delay == client.retry_policy.base_delay
-        assert client.retry_policy.max_retries == FAST_RETRIES.max_retries
+        assert strict.max_retries == 0
+        assert strict.retry_policy is client.retry_policy
+        assert client.max_retries == FAST_MAX_RETRIES
+        assert client.with_options(timeout=8.0).max_retries == FAST_MAX_RETRIES
         assert strict.generated.get_httpx_client() is client.generated.get_httpx_client()
         with pytest.raises(InternalServerError):
             strict.page(1)

@@ -20,9 +20,9 @@ from chatwoot_audit._config import (
     check_base_url,
     resolve_settings,
 )
-from chatwoot_audit._errors import ConfigurationError, InvalidArgumentError
+from chatwoot_audit._errors import ConfigurationError, HintCode, InvalidArgumentError
 from chatwoot_audit._redact import Token
-from chatwoot_audit._retry import RetryPolicy
+from chatwoot_audit._retry import Retries, RetryPolicy
 
 CANARY = "CANARY-TOKEN-1234"
 BASE = "https://chat.example.com"
@@ -58,7 +58,7 @@ def test_from_arguments() -> None:
     assert settings.token == CANARY
     assert settings.token_header == "api_access_token"
     assert settings.timeout == DEFAULT_TIMEOUT
-    assert settings.retry == RetryPolicy()
+    assert settings.retry == Retries(RetryPolicy(), 4)
 
 
 def test_default_timeout_is_finite() -> None:
@@ -194,8 +194,10 @@ def test_plain_http_loopback_allowed(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://chatwoot.localhost:8080", "http://localhost.:3000", "http://a.b.localhost"])
 def test_plain_http_to_names_under_localhost_refused(url: str) -> None:
     """Names under .localhost (and 'localhost.') may go to DNS: plain http to them needs opting in."""
-    with pytest.raises(ConfigurationError, match=r"allow_insecure_http.*only 'localhost' itself"):
+    with pytest.raises(ConfigurationError, match=r"only 'localhost' itself") as caught:
         check_base_url(url, allow_insecure_http=False)
+    assert caught.value.hint is not None
+    assert caught.value.hint.code == HintCode.INSECURE_HTTP
     assert check_base_url(url, allow_insecure_http=True).scheme == "http"
 
 
@@ -410,19 +412,20 @@ def test_timeout_object_with_no_limit_phases_kept(value: httpx.Timeout) -> None:
     assert resolve(timeout=value).timeout is value
 
 
-def test_max_retries_override() -> None:
-    """max_retries replaces the policy's max_retries and nothing else."""
-    assert resolve(max_retries=7).retry == attrs.evolve(RetryPolicy(), max_retries=7)
+def test_max_retries_is_the_one_count() -> None:
+    """max_retries is the client's count of retries, 4 by default; the policy only says how long to wait."""
+    assert resolve(max_retries=7).retry == Retries(RetryPolicy(), 7)
     assert resolve(max_retries=0).retry.max_retries == 0
+    assert resolve().retry.max_retries == 4
 
 
-def test_max_retries_over_custom_policy() -> None:
-    """max_retries applies on top of a given retry_policy, keeping its other values."""
-    policy = RetryPolicy(base_delay=0.1, max_retries=2)
+def test_max_retries_with_a_custom_policy() -> None:
+    """A retry_policy is kept as it is, next to max_retries."""
+    policy = RetryPolicy(base_delay=0.1)
     settings = resolve(retry_policy=policy, max_retries=9)
     assert settings.retry.max_retries == 9
-    assert settings.retry.base_delay == 0.1
-    assert resolve(retry_policy=policy).retry is policy
+    assert settings.retry.policy is policy
+    assert resolve(retry_policy=policy).retry.max_retries == 4
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "3"])

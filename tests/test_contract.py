@@ -6,6 +6,7 @@ import ast
 import copy
 import dataclasses
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from _rows import SIGN_IN
 from chatwoot_audit_generated import AuthenticatedClient, spec_table
 from chatwoot_audit_generated.api.audit_logs import get_account_audit_logs
 
+from chatwoot_audit import _models
 from chatwoot_audit._config import resolve_settings
 from chatwoot_audit._convert import ValidationFailure, entry_parser, parse_entry
 from chatwoot_audit._http import build_request
@@ -57,8 +59,12 @@ def test_the_facade_matches_the_merged_spec(merged: Any) -> None:
 
 def test_reading_the_source_sees_what_python_sees() -> None:
     """The report reads _models.py without importing it, and reads what the imported module holds."""
-    runtime = Facade(FIELDS, {a.name: str(a.type) for a in attrs.fields(AuditLog) if not a.name.startswith("_")})
-    assert Facade.from_source() == runtime
+    source = Facade.from_source()
+    hints = typing.get_type_hints(AuditLog)
+    assert source.fields == FIELDS
+    assert list(source.annotations) == [a.name for a in attrs.fields(AuditLog) if not a.name.startswith("_")]
+    for name, text in source.annotations.items():
+        assert eval(text, vars(_models)) == hints[name], name  # noqa: S307 (our own source's annotations)
 
 
 def test_the_committed_table_is_the_merged_spec(merged: Any) -> None:
@@ -121,7 +127,7 @@ def test_a_new_field_names_both_edits(merged: Any) -> None:
         "add 'tenant' to FIELDS after 'remote_address' and `tenant: dict[str, Any] | None = attrs.field(default=None, "
         "hash=False)` to AuditLog (until then the parser keeps it in AuditLog.extra)",
         "audit_log.region (string) is in the merged spec but not in the facade: in chatwoot_audit/_models.py add "
-        "'region' to FIELDS after 'tenant' and `region: str | None = None` to AuditLog (until then the parser keeps it "
+        "'region' to FIELDS after 'tenant' and `region: str = \"\"` to AuditLog (until then the parser keeps it "
         "in AuditLog.extra)",
     ]
 
@@ -230,16 +236,20 @@ def test_a_new_path_parameter_is_fatal(merged: Any) -> None:
 @pytest.mark.parametrize(
     ("types", "required", "line"),
     [
-        (("integer",), False, "n: int | None = None"),
+        (("integer",), False, "n: int = 0"),
+        (("string",), False, 'n: str = ""'),
+        (("integer", "null"), False, "n: int | None = None"),
         (("integer",), True, "n: int"),
         (("string", "null"), True, "n: str | None = None"),
-        (("array",), False, "n: list[Any] | None = attrs.field(default=None, hash=False)"),
+        (("array",), False, "n: list[Any] = attrs.field(factory=list, hash=False)"),
+        (("object", "null"), False, "n: dict[str, Any] | None = attrs.field(default=None, hash=False)"),
         (("object",), True, "n: dict[str, Any] = attrs.field(hash=False)"),
         ((), False, "n: Any = attrs.field(default=None, hash=False)"),
     ],
 )
 def test_declaration(types: tuple[str, ...], required: bool, line: str) -> None:
-    """The suggested attribute: None where a value may be missing, mutable JSON out of the hash."""
+    """The suggested attribute: None only where the spec allows null, else the empty value a missing key reads
+    as (0, "", a new list); mutable JSON out of the hash."""
     assert _contract.declaration(Field("n", types, required)) == line
 
 

@@ -376,14 +376,14 @@ def test_redirect(status: int) -> None:
     """A redirect is an APIStatusError that says redirects are not followed and where it pointed."""
     error = error_of(answer(status, "", {"location": "https://new.example.com/api/v1/accounts/7/audit_logs"}))
     assert type(error) is APIStatusError
-    assert "Redirects are not followed" in str(error)
+    assert "redirects are not followed" in str(error)
     assert "https://new.example.com" in str(error)
 
 
 def test_redirect_without_location() -> None:
     """A redirect with no Location still says redirects are not followed."""
     error = error_of(answer(302))
-    assert "Redirects are not followed" in str(error)
+    assert "redirects are not followed" in str(error)
 
 
 def test_request_id() -> None:

@@ -92,13 +92,13 @@ def test_models_and_settings_pickle_and_attrs_still_work() -> None:
     """attrs helpers and pickling work on the models, the checkpoint and the retry policy."""
     log = AuditLog(id=1, action=AuditAction.SIGN_IN, created_at=datetime(2026, 6, 1, tzinfo=UTC))
     page = AuditLogPage(items=(log,), current_page=1, per_page=25, total_entries=1)
-    policy = RetryPolicy(max_retries=2)
+    policy = RetryPolicy(base_delay=2.0)
     checkpoint = Checkpoint(high_water=1_781_602_887)
     for value in (log, page, policy, checkpoint, AuditAction.UPDATE):
         assert unpickled(value) == value
         assert copy.deepcopy(value) == value
     assert attrs.evolve(log, id=2).id == 2
-    assert attrs.asdict(policy)["max_retries"] == 2
+    assert attrs.asdict(policy)["base_delay"] == 2.0
     assert [f.name for f in attrs.fields(AuditLogPage)][:2] == ["items", "current_page"]
 
 

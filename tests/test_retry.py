@@ -6,13 +6,22 @@ import email.utils
 import math
 from collections.abc import Callable, Mapping
 
+import attrs
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatwoot_audit._errors import InvalidArgumentError
-from chatwoot_audit._retry import RETRYABLE_STATUSES, RetryDecision, RetryPolicy, RetryState, parse_retry_after
+from chatwoot_audit._retry import (
+    DEFAULT_MAX_RETRIES,
+    RETRYABLE_STATUSES,
+    Retries,
+    RetryDecision,
+    RetryPolicy,
+    RetryState,
+    parse_retry_after,
+)
 
 HTTP_DATE = "Wed, 21 Oct 2015 07:28:00 GMT"
 HTTP_DATE_TS = 1445412480.0
@@ -49,6 +58,7 @@ def run(
     rng: Callable[[], float] | None = None,
     clock: Clock | None = None,
     limit: int = 1000,
+    max_retries: int = 4,
 ) -> list[float]:
     """The waits one request goes through before the policy gives up (at most ``limit`` retries)."""
     clock = clock or Clock()
@@ -56,7 +66,9 @@ def run(
     state = RetryState()
     delays: list[float] = []
     for _ in range(limit):
-        decision = policy.delay_for(state, status_code=status_code, headers=headers, error=error, rng=rng, now=clock)
+        decision = policy.delay_for(
+            state, max_retries=max_retries, status_code=status_code, headers=headers, error=error, rng=rng, now=clock
+        )
         if decision.delay is None:
             return delays
         delays.append(decision.delay)
@@ -81,12 +93,12 @@ def test_default_schedule_connection_error() -> None:
 
 def test_schedule_capped_at_max_delay() -> None:
     """The wait doubles up to max_delay=8 and stays there."""
-    assert run(RetryPolicy(max_retries=7), status_code=503) == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert run(RetryPolicy(), max_retries=7, status_code=503) == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 def test_worst_case_jitter() -> None:
     """rng() at its top end shortens every wait by the full jitter: factor 0.75."""
-    assert run(RetryPolicy(max_retries=6), status_code=500, rng=const(1.0)) == [0.375, 0.75, 1.5, 3.0, 6.0, 6.0]
+    assert run(RetryPolicy(), max_retries=6, status_code=500, rng=const(1.0)) == [0.375, 0.75, 1.5, 3.0, 6.0, 6.0]
 
 
 @given(st.lists(st.floats(min_value=0.0, max_value=1.0, exclude_max=True), min_size=10, max_size=10))
@@ -94,10 +106,10 @@ def test_worst_case_jitter() -> None:
 def test_jitter_factor_in_range(draws: list[float]) -> None:
     """Each wait is min(0.5 * 2**n, 8) times a factor in [0.75, 1]."""
     values = iter(draws)
-    policy = RetryPolicy(max_retries=10)
+    policy = RetryPolicy()
     state = RetryState()
     for n in range(10):
-        decision = policy.delay_for(state, status_code=502, rng=lambda: next(values))
+        decision = policy.delay_for(state, max_retries=10, status_code=502, rng=lambda: next(values))
         assert decision.delay is not None
         nominal = min(0.5 * 2**n, 8.0)
         assert 0.75 * nominal <= decision.delay <= nominal
@@ -107,10 +119,10 @@ def test_jitter_factor_in_range(draws: list[float]) -> None:
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 def test_gives_up_after_max_retries(max_retries: int) -> None:
     """Exactly max_retries waits, then a decision with no delay and a reason."""
-    policy = RetryPolicy(max_retries=max_retries)
-    assert len(run(policy, status_code=503)) == max_retries
+    policy = RetryPolicy()
+    assert len(run(policy, max_retries=max_retries, status_code=503)) == max_retries
     state = RetryState(retries=max_retries)
-    decision = policy.delay_for(state, status_code=503)
+    decision = policy.delay_for(state, max_retries=max_retries, status_code=503)
     assert not decision.retry
     assert f"max_retries={max_retries}" in decision.reason
 
@@ -189,8 +201,8 @@ def test_429_window_ignores_garbage_date() -> None:
 
 def test_429_not_limited_by_max_retries() -> None:
     """max_retries does not cap 429s: they have their own budget."""
-    assert len(run(RetryPolicy(max_retries=1), status_code=429)) > 2
-    assert len(run(RetryPolicy(max_retries=0, rate_limit_window=None), status_code=429)) > 2
+    assert len(run(RetryPolicy(), max_retries=1, status_code=429)) > 2
+    assert len(run(RetryPolicy(rate_limit_window=None), max_retries=0, status_code=429)) > 2
 
 
 @pytest.mark.parametrize("rng_value", [0.0, 0.5, 1.0])
@@ -329,7 +341,7 @@ def test_retry_after_at_max_is_honoured() -> None:
 
 def test_retry_after_does_not_lift_max_retries() -> None:
     """A 5xx with Retry-After still stops after max_retries."""
-    delays = run(RetryPolicy(max_retries=2), status_code=503, headers=httpx.Headers({"Retry-After": "1"}))
+    delays = run(RetryPolicy(), max_retries=2, status_code=503, headers=httpx.Headers({"Retry-After": "1"}))
     assert delays == [1.0, 1.0]
 
 
@@ -403,11 +415,20 @@ def test_policy_rejects_bad_window(value: object) -> None:
         RetryPolicy(rate_limit_window=value)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, True, "4", None])
-def test_policy_rejects_bad_max_retries(value: object) -> None:
-    """max_retries must be an int >= 0 (bools excluded)."""
-    with pytest.raises(ValueError, match="max_retries"):
-        RetryPolicy(max_retries=value)  # type: ignore[arg-type]
+@pytest.mark.parametrize("value", [0, 4, None])
+def test_the_policy_has_no_max_retries(value: object) -> None:
+    """Retries are counted by the client alone: the policy refuses the keyword and names the one to use."""
+    with pytest.raises(TypeError, match=r"pass max_retries= to the client"):
+        RetryPolicy(max_retries=value)  # type: ignore[call-arg]
+    assert "max_retries" not in attrs.fields_dict(RetryPolicy)
+
+
+def test_retries_pass_the_clients_count_to_the_policy() -> None:
+    """Retries.delay_for is the policy's decision with the client's max_retries."""
+    retries = Retries(RetryPolicy(jitter=0.0), max_retries=1)
+    first = retries.delay_for(RetryState(), status_code=503)
+    assert first.delay == 0.5
+    assert not retries.delay_for(RetryState(retries=1), status_code=503).retry
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, math.nan, True, "0.2"])
@@ -423,7 +444,6 @@ def test_policy_rejects_bad_jitter(value: object) -> None:
         {"base_delay": -1.0},
         {"max_retry_after": math.inf},
         {"rate_limit_window": 0},
-        {"max_retries": -1},
         {"jitter": 1.0},
     ],
 )
@@ -436,15 +456,17 @@ def test_policy_errors_are_invalid_argument_errors(kwargs: dict[str, object]) ->
 
 def test_policy_accepts_edges() -> None:
     """Zeros are valid, and jitter 0 means no jitter at all."""
-    policy = RetryPolicy(max_retries=0, base_delay=0.0, jitter=0.0, rate_limit_budget=0.0, max_retry_after=0.0)
-    assert policy.max_retries == 0
+    policy = RetryPolicy(base_delay=0.0, jitter=0.0, rate_limit_budget=0.0, max_retry_after=0.0)
+    assert policy.base_delay == 0.0
+    assert not policy.delay_for(RetryState(), max_retries=0, status_code=500).retry
     assert RetryPolicy(jitter=0.0).delay_for(RetryState(), status_code=500, rng=const(1.0)).delay == 0.5
 
 
 def test_default_policy_values() -> None:
     """The defaults the docstring states."""
     policy = RetryPolicy()
-    assert (policy.max_retries, policy.base_delay, policy.max_delay) == (4, 0.5, 8.0)
+    assert (policy.base_delay, policy.max_delay) == (0.5, 8.0)
+    assert DEFAULT_MAX_RETRIES == 4
     assert (policy.rate_limit_base_delay, policy.rate_limit_max_delay) == (2.0, 30.0)
     assert policy.rate_limit_budget >= 60.0
     assert policy.rate_limit_window == 60.0
@@ -466,7 +488,6 @@ headers_strategy = st.dictionaries(st.sampled_from(["retry-after", "retry-after-
 delay_values = st.floats(min_value=0.0, max_value=1e6)
 policies = st.builds(
     RetryPolicy,
-    max_retries=st.integers(min_value=0, max_value=10),
     base_delay=delay_values,
     max_delay=delay_values,
     rate_limit_base_delay=delay_values,
@@ -486,6 +507,7 @@ states = st.builds(
 
 @given(
     policy=st.one_of(st.just(RetryPolicy()), policies),
+    max_retries=st.integers(min_value=0, max_value=10),
     state=states,
     status_code=st.one_of(st.none(), st.sampled_from(sorted(RETRYABLE_STATUSES)), st.integers(100, 599)),
     headers=st.one_of(st.none(), headers_strategy),
@@ -495,6 +517,7 @@ states = st.builds(
 @settings(max_examples=300, deadline=None)
 def test_delay_for_never_raises_and_is_bounded(
     policy: RetryPolicy,
+    max_retries: int,
     state: RetryState,
     status_code: int | None,
     headers: dict[str, str] | None,
@@ -503,7 +526,13 @@ def test_delay_for_never_raises_and_is_bounded(
 ) -> None:
     """For any headers and state, delay_for answers, and any delay is finite, >= 0 and bounded."""
     decision = policy.delay_for(
-        state, status_code=status_code, headers=headers, error="ReadError", rng=const(rng_value), now=const(now_value)
+        state,
+        max_retries=max_retries,
+        status_code=status_code,
+        headers=headers,
+        error="ReadError",
+        rng=const(rng_value),
+        now=const(now_value),
     )
     assert isinstance(decision.reason, str)
     if decision.delay is not None:

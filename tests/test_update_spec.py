@@ -480,7 +480,7 @@ def test_regenerating_from_the_updated_spec_gives_the_new_field(updated: tuple[R
     assert stamp["spec_sha256"] == _spec.sha256_file(spec_path)
     assert notes == (
         "audit_log.new_field (string) is in the merged spec but not in the facade: in chatwoot_audit/_models.py add "
-        "'new_field' to FIELDS after 'remote_address' and `new_field: str | None = None` to AuditLog (until then the "
+        "'new_field' to FIELDS after 'remote_address' and `new_field: str = \"\"` to AuditLog (until then the "
         "parser keeps it in AuditLog.extra)",
     )
 

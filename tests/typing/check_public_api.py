@@ -13,6 +13,8 @@ from typing import Any, assert_type
 import httpx
 
 from chatwoot_audit import (
+    ENUMS,
+    ROLES,
     APIStatusError,
     AsyncChatwootAudit,
     AuditAction,
@@ -20,6 +22,8 @@ from chatwoot_audit import (
     AuditLogPage,
     ChatwootAudit,
     Checkpoint,
+    Hint,
+    HintCode,
     IncompleteWalkError,
     RetryPolicy,
 )
@@ -34,13 +38,15 @@ def sync_usage() -> None:
         attempt_timeout=30.0,
         max_body_size=16 * 1024 * 1024,
         max_retries=3,
-        retry_policy=RetryPolicy(max_retries=2),
+        retry_policy=RetryPolicy(base_delay=1.0),
         token_header="Api-Access-Token",
         allow_insecure_http=False,
         http_client=httpx.Client(),
     )
     with client:
         strict = client.with_options(timeout=httpx.Timeout(5.0), max_retries=0)
+        assert_type(strict.max_retries, int)
+        assert_type(strict.retry_policy, RetryPolicy)
         assert_type(strict, ChatwootAudit)
         assert_type(client.with_options(timeout=2.5).page(1), AuditLogPage)
         page = client.page(2)
@@ -58,7 +64,17 @@ def sync_usage() -> None:
             assert_type(log.action, str)
             assert_type(log.created_at, datetime)
             assert_type(log.user_id, int | None)
+            # What the server always sends is typed without None: no checks needed.
+            assert_type(log.auditable_id, int)
+            assert_type(log.auditable_type, str)
+            assert_type(log.associated_id, int)
+            assert_type(log.associated_type, str)
+            assert_type(log.version, int)
+            assert_type(log.request_uuid, str)
             assert_type(log.changes(), dict[str, tuple[Any, Any]])
+            assert_type(log.changes(named=True), dict[str, tuple[Any, Any]])
+            assert_type(ROLES.get(0), str | None)
+            assert_type(ENUMS["AccountUser"]["availability"][2], str)
             assert_type(log.to_dict(), dict[str, Any])
             assert_type(AuditLog.from_dict(log.to_dict()), AuditLog)
             if log.action == AuditAction.SIGN_IN:
@@ -81,6 +97,10 @@ def sync_usage() -> None:
     except APIStatusError as exc:
         assert_type(exc.status_code, int)
         assert_type(exc.request_id, str | None)
+        assert_type(exc.hint, Hint | None)
+        if exc.hint is not None and exc.hint.code == HintCode.TOKEN_HEADER:
+            assert_type(exc.hint.fix, dict[str, Any])
+            assert_type(exc.hint.advice, str)
     except IncompleteWalkError as exc:
         assert_type(exc.missing, int)
 
