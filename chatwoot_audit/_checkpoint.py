@@ -13,6 +13,7 @@ too.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import logging
 import math
@@ -122,13 +123,16 @@ class Checkpoint:
         not_before: Unix seconds; entries stamped earlier are never delivered (see :meth:`starting_at`).
     """
 
-    __slots__ = ("_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
+    __slots__ = ("_expiry", "_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
 
     def __init__(self, *, overlap: int = 300, high_water: int | None = None, not_before: int | None = None) -> None:
         self.overlap = _overlap(overlap)
         self.high_water = None if high_water is None else _seconds("high_water", high_water)
         self.not_before = None if not_before is None else _seconds("not_before", not_before)
         self._recent: dict[int, int] = {}
+        # The recent ids by stamp, oldest first (a heap, rebuilt from _recent when None): pruning pops what
+        # the floor passed, instead of scanning every recent id each time the high-water mark moves.
+        self._expiry: list[tuple[int, int]] | None = None
         # When the entries being delivered were read (Unix seconds): logs_after and follow set it, so that
         # advance(log) from the caller's own loop measures skew like theirs. Not stored: it is per sync.
         self._read_at: int | None = None
@@ -157,6 +161,12 @@ class Checkpoint:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> Checkpoint:
+        # A copy of its own: the two must not share the list of recent ids' expiries.
+        clone = Checkpoint.from_dict(self.to_dict())
+        clone._read_at, clone._warns = self._read_at, self._warns
+        return clone
 
     @property
     def floor(self) -> datetime | None:
@@ -199,7 +209,7 @@ class Checkpoint:
         reference = _reference(now) if now is not None else self._read_at
         mark = stamp
         if reference is not None:
-            limit = min(reference + self.skew_margin, LATEST)
+            limit = min(reference + min(SKEW_MARGIN, self.overlap // 2), LATEST)
             if stamp > limit:
                 if self._warns and log.id not in self._recent:
                     logger.warning(
@@ -214,6 +224,8 @@ class Checkpoint:
                     )
                 mark = limit
         self._recent[log.id] = stamp
+        if self._expiry is not None:
+            heapq.heappush(self._expiry, (stamp, log.id))
         if self.high_water is None or mark > self.high_water:
             self.high_water = mark
             self._prune()
@@ -224,8 +236,14 @@ class Checkpoint:
         if self.high_water is None:
             return
         cutoff = self.high_water - self.overlap
-        if any(stamp < cutoff for stamp in self._recent.values()):
-            self._recent = {i: s for i, s in self._recent.items() if s >= cutoff}
+        expiry, recent = self._expiry, self._recent
+        if expiry is None:
+            expiry = self._expiry = [(stamp, entry_id) for entry_id, stamp in recent.items()]
+            heapq.heapify(expiry)
+        while expiry and expiry[0][0] < cutoff:
+            stamp, entry_id = heapq.heappop(expiry)
+            if recent.get(entry_id) == stamp:
+                del recent[entry_id]
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint as a dict of JSON types, for storing inside a document of your own.
@@ -266,6 +284,7 @@ class Checkpoint:
                     f"malformed checkpoint: recent holds {_describe(pair)}, not an [id, created_at] pair of ints"
                 )
             cp._recent[pair[0]] = _seconds("a recent entry's created_at", pair[1])
+        cp._expiry = None
         return cp
 
     @classmethod
@@ -369,10 +388,13 @@ def replace_file(path: str, data: bytes) -> None:
 def to_deliver(checkpoint: Checkpoint, logs: Iterable[AuditLog], read_at: datetime | None) -> list[AuditLog]:
     """The entries of a sync that ``checkpoint`` has not delivered, oldest first, measured against ``read_at``.
 
-    ``read_at`` is the newest server time the sync's answers gave (their ``Date`` headers); without one,
-    this machine's clock stands in.
+    ``read_at`` is the newest server time the sync's answers gave (their ``Date`` headers). The earlier of it
+    and this machine's clock is the reference: a reference too early only keeps the floor lower (entries are
+    read again, never lost), while one too late (a ``Date`` that runs ahead) would let an entry from a fast
+    clock lift the floor past entries written after it.
     """
-    checkpoint._read_at = math.floor((read_at or datetime.now(UTC)).timestamp())
+    now = datetime.now(UTC)
+    checkpoint._read_at = math.floor((now if read_at is None else min(read_at, now)).timestamp())
     return oldest_first([log for log in logs if checkpoint.is_new(log)])
 
 

@@ -44,6 +44,7 @@ from ._models import AuditLog, AuditLogPage
 from ._pagination import LogWalk
 from ._planner import Emit, Outcome, Planner, actions
 from ._retry import RetryPolicy, RetryState, Throttle
+from ._stream import OldestFirst, Probe, seconds
 from ._validate import check_checkpoint, check_concurrency, check_interval, check_page
 from ._workers import TaskOwner, ThreadWindow
 
@@ -121,12 +122,12 @@ class _Delivery:
         self._found += emit.logs
         self._read_at = _newer(self._read_at, emit.page.server_time)
 
-    def entries(self) -> Iterator[AuditLog]:
-        for log in to_deliver(self.checkpoint, self._found, self._read_at):
-            yield log
-            # Only once the loop asks for the next entry (or ends) is this one taken as delivered: an entry
-            # whose handling failed, or that a break left unacknowledged, comes again next time.
-            self.checkpoint.advance(log)
+    def entries(self) -> list[AuditLog]:
+        """The new entries, oldest first. The caller advances the checkpoint past each only once the loop
+        asks for the next entry (or ends): one whose handling failed, or that a break left unacknowledged,
+        comes again next time."""
+        found, self._found = self._found, []
+        return to_deliver(self.checkpoint, found, self._read_at)
 
 
 class _Base(Generic[HttpT]):
@@ -219,8 +220,13 @@ class _Base(Generic[HttpT]):
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """How failed requests are retried."""
-        return self._settings.retry
+        """How long a failed request waits before each retry."""
+        return self._settings.retry.policy
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried (429s apart: see :class:`RetryPolicy`)."""
+        return self._settings.retry.max_retries
 
     @property
     def generated(self) -> AuthenticatedClient:
@@ -247,8 +253,8 @@ class _Base(Generic[HttpT]):
             api_access_token=settings.token,
             account_id=settings.account_id,
             timeout=settings.timeout if timeout is None else timeout,
-            max_retries=max_retries,
-            retry_policy=settings.retry,
+            max_retries=settings.retry.max_retries if max_retries is None else max_retries,
+            retry_policy=settings.retry.policy,
             token_header=settings.token_header,
             # The URL was vetted when this client was made; the environment is not read again.
             allow_insecure_http=True,
@@ -340,11 +346,12 @@ class _Base(Generic[HttpT]):
         )
         return planner, throttle
 
-    def _after(self, checkpoint: object, concurrency: int) -> tuple[_Delivery, Planner, _SharedThrottle]:
-        """What :meth:`logs_after` walks: the window above the checkpoint's floor, delivered oldest first."""
+    def _after(self, checkpoint: object, concurrency: int) -> tuple[Checkpoint, OldestFirst, _SharedThrottle]:
+        """What :meth:`logs_after` walks: the seconds from the checkpoint's floor up, in windows, oldest first."""
         checked = check_checkpoint(checkpoint)
-        planner, throttle = self._planner(since=checked.floor, concurrency=concurrency)
-        return _Delivery(checked), planner, throttle
+        throttle = _SharedThrottle(check_concurrency(concurrency))
+        plan = OldestFirst(seconds(checked.floor), concurrency=concurrency, batch_limit=lambda: throttle.limit)
+        return checked, plan, throttle
 
     @staticmethod
     def _following(checkpoint: object, interval: object, concurrency: object) -> tuple[Checkpoint, float, int]:
@@ -507,22 +514,30 @@ class ChatwootAudit(_Base[httpx.Client]):
         An entry counts as delivered once the loop asks for the next one (or ends): one whose handling
         raised, or that a ``break`` left behind, comes again next time. To store progress after each
         entry, call ``checkpoint.advance(log)`` once it is shipped, then ``checkpoint.save(path)``:
-        a restart then neither repeats nor drops an entry. The new entries are gathered before the first
-        is yielded (a first sync holds the whole history in memory; :meth:`Checkpoint.starting_at` skips
-        old history). The walk is checked for completeness like a full walk, over its window.
+        a restart then neither repeats nor drops an entry. The entries are read oldest first in windows of
+        at most ``max(32, 4 * concurrency)`` pages, each checked for completeness like a full walk and
+        handed out before the next is read: memory stays flat whatever the history's length, and a first
+        sync yields its first entry after a few requests (:meth:`Checkpoint.starting_at` skips old history).
 
         Args:
             checkpoint: where delivery stands; advanced as entries are delivered.
             concurrency: pages fetched at once (1 to 64); the entries and their order are the same.
         """
-        delivery, planner, throttle = self._after(checkpoint, concurrency)
-        return self._deliver(delivery, self._drive(planner, throttle))
+        return self._stream(*self._after(checkpoint, concurrency))
 
-    @staticmethod
-    def _deliver(delivery: _Delivery, emits: Iterator[Emit]) -> Generator[AuditLog]:
-        for emit in emits:
-            delivery.add(emit)
-        yield from delivery.entries()
+    def _stream(self, checkpoint: Checkpoint, plan: OldestFirst, throttle: _SharedThrottle) -> Generator[AuditLog]:
+        while (step := plan.step()) is not None:
+            if isinstance(step, Probe):
+                plan.probed(step.page, self._fetch(step.page, throttle))
+                continue
+            delivery = _Delivery(checkpoint)
+            for emit in self._drive(step.planner, throttle):
+                delivery.add(emit)
+            if plan.walked(step):
+                for log in delivery.entries():
+                    yield log
+                    # Delivered once the loop asks for the next entry (see _Delivery.entries).
+                    checkpoint.advance(log)
 
     def follow(self, checkpoint: Checkpoint, *, interval: float = 30.0, concurrency: int = 1) -> Generator[AuditLog]:
         """:meth:`logs_after` again and again, every ``interval`` seconds, forever.
@@ -684,16 +699,23 @@ class AsyncChatwootAudit(_Base[httpx.AsyncClient]):
 
     @_twin(ChatwootAudit.logs_after)
     def logs_after(self, checkpoint: Checkpoint, *, concurrency: int = 1) -> AsyncGenerator[AuditLog]:
-        delivery, planner, throttle = self._after(checkpoint, concurrency)
-        return self._deliver(delivery, self._drive(planner, throttle))
+        return self._stream(*self._after(checkpoint, concurrency))
 
-    @staticmethod
-    async def _deliver(delivery: _Delivery, emits: AsyncGenerator[Emit]) -> AsyncGenerator[AuditLog]:
-        async with aclosing(emits):
-            async for emit in emits:
-                delivery.add(emit)
-        for log in delivery.entries():
-            yield log
+    async def _stream(
+        self, checkpoint: Checkpoint, plan: OldestFirst, throttle: _SharedThrottle
+    ) -> AsyncGenerator[AuditLog]:
+        while (step := plan.step()) is not None:
+            if isinstance(step, Probe):
+                plan.probed(step.page, await self._fetch(step.page, throttle))
+                continue
+            delivery = _Delivery(checkpoint)
+            async with aclosing(self._drive(step.planner, throttle)) as emits:
+                async for emit in emits:
+                    delivery.add(emit)
+            if plan.walked(step):
+                for log in delivery.entries():
+                    yield log
+                    checkpoint.advance(log)
 
     @_twin(ChatwootAudit.follow)
     def follow(
@@ -728,9 +750,9 @@ _ARGUMENTS = """
         attempt_timeout: seconds one attempt may take, request to the answer's last byte (see above).
         max_body_size: the largest answer body read, in bytes. Default: 16 MiB.
         max_retries: retries of a failed request (connection errors, 5xx, a body that is not JSON) before
-            its error is raised; overrides ``retry_policy.max_retries``. Default: 4. A 429 is retried until
-            the policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
-        retry_policy: the whole retry schedule (:class:`RetryPolicy`); default ``RetryPolicy()``.
+            its error is raised: the one place retries are counted. Default: 4. A 429 is retried until the
+            policy's ``rate_limit_budget`` of waiting is spent, whatever this says.
+        retry_policy: how long each retry waits (:class:`RetryPolicy`); default ``RetryPolicy()``.
         token_header: ``"api_access_token"`` (default), or ``"Api-Access-Token"`` for a proxy that drops
             header names with underscores (nginx's default).
         allow_insecure_http: allow plain ``http://`` to a host that is not loopback, which sends the token
@@ -740,7 +762,8 @@ _ARGUMENTS = """
 
     Raises:
         ConfigurationError: a setting is missing or unsafe, or ``base_url`` holds a pasted path such as
-            ``/api/v1`` (the message gives the value to use). Nothing is sent before the checks pass.
+            ``/api/v1`` (the message gives the value to use, and ``error.hint.fix`` holds it). Nothing is
+            sent before the checks pass.
 """
 ChatwootAudit.__doc__ = f"{(ChatwootAudit.__doc__ or '').rstrip()}\n{_ARGUMENTS.format(http='httpx.Client')}    "
 AsyncChatwootAudit.__doc__ = (

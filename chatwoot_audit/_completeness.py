@@ -132,13 +132,16 @@ class Ledger:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def start(self, items: Sequence[AuditLog], total: int) -> None:
-        """Take page 1 as read when the walk began: its total is ``T0``, its cuts the references."""
+    def start(self, items: Sequence[AuditLog], total: int, page: int = 1, per_page: int | None = None) -> None:
+        """Take the walk's first answer (page 1, or where a window starts) as read when it began: its total is
+        ``T0``, its cuts the references. A ``page`` of 0 is an answer that said it was another page."""
         if self.first_total is not None:
             return
         self.first_total = total
         self.horizon = max((item.timestamp for item in items), default=None)
-        cuts = _cuts([item.timestamp for item in items], 1, len(items) or 1, total)
+        if page < 1:
+            return
+        cuts = _cuts([item.timestamp for item in items], page, per_page or len(items) or 1, total)
         for stamp, _ in cuts or ():
             self._theta[stamp] = []
 
@@ -327,6 +330,11 @@ class Ledger:
                 self._seen.pop(entry_id, None)
         del self._stamps[:drop]
         self._sealed = seal
+        # Pages wholly above the seal, and reads that no kept cut or page refers to, are proven too: without
+        # this a walk would keep a few hundred bytes a page of history.
+        self._edges = {number: edge for number, edge in self._edges.items() if edge.tail <= seal}
+        live = {cut.read for cut in self._cuts} | {edge.read for edge in self._edges.values()}
+        self._floor = {read: low for read, low in self._floor.items() if read in live}
 
     def _sweep(self, *, every: bool) -> list[Gap]:
         first = self.first_total

@@ -154,9 +154,10 @@ class LogWalk:
         last = self.last_page or 0
         return self.witness_end and len(page.items) >= page.per_page > 0 and requested <= last
 
-    def note_first_page(self, page: AuditLogPage) -> None:
-        """Take page 1 as read when the walk began (by the walk itself, or by the search for ``until``)."""
-        self.ledger.start(page.items, page.total_entries)
+    def note_first_page(self, page: AuditLogPage, requested: int = 1) -> None:
+        """Take the first answer of the walk as read when it began: page 1 (read by the walk itself, or by the
+        search for ``until``), or the page a window of an incremental sync starts at."""
+        self.ledger.start(page.items, page.total_entries, _place(page, requested), page.per_page)
 
     def note(self, page: AuditLogPage, requested: int) -> None:
         """Record an answer the walk read but does not walk (a probe): it yields nothing."""
@@ -187,12 +188,14 @@ class LogWalk:
         else:
             out = []
             for item in fresh:
-                if since is not None and item.created_at < since:
+                created = item.created_at
+                if since is not None and created < since:
                     self.next_page = None
                     self.stopped_early = True
                     self._ended = True
                     break
-                if not self._wanted(item):
+                # _wanted, inline: this loop runs for every entry of every window of an incremental sync.
+                if (until is not None and created > until) or (horizon is not None and item.timestamp > horizon):
                     continue
                 out.append(item)
                 self.yielded += 1

@@ -66,6 +66,7 @@ class Planner:
         check_completeness: bool = False,
         recovery_rounds: int = 8,
         batch_limit: Callable[[], int] | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self.walk = walk
         walk.witness_end = check_completeness
@@ -87,6 +88,10 @@ class Planner:
         self._audited = False
         self._budget: int | None = None
         self.requests = 0
+        # A walk that may stop after max_pages pages of its own, unfinished (capped), for a caller that
+        # would rather walk otherwise when there is that much to read.
+        self._max_pages = max_pages
+        self.capped = False
 
     def _fetch(self, pages: list[int]) -> Fetch:
         self._in_flight.update(pages)
@@ -145,6 +150,10 @@ class Planner:
         walk = self.walk
         number = walk.next_page
         if number is not None:
+            if self._max_pages is not None and walk.pages_read >= self._max_pages:
+                self.capped = True
+                self._buffer.clear()
+                return None
             return self._main_step(number)
         if self._check_completeness and walk.checkable:
             return self._recovery_step()

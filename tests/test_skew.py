@@ -8,6 +8,7 @@ new, deliver oldest first, ``advance(log, now=...)`` with the time of the read.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -349,3 +350,18 @@ def test_async_logs_after_measures_skew_against_the_servers_date() -> None:
     assert sorted(anyio.run(sync)) == [*range(1, 10), 99]
     server.rows.append((100, NOW + 5))
     assert anyio.run(sync) == [100]
+
+
+def test_a_date_header_that_runs_ahead_is_not_trusted_past_this_machines_clock() -> None:
+    """A server whose Date runs an hour ahead of this machine (and of its honest hosts): an entry from a host
+    whose clock is as fast does not lift the floor past the entries honest hosts write after it."""
+    now = int(time.time())
+    server = _Server([(i, now - 100 + i) for i in range(1, 20)] + [(99, now + HOUR - 5)], now + HOUR)
+    checkpoint = Checkpoint()
+    with warnings_logged():
+        first = _sync(server, checkpoint, ack=False)
+    assert sorted(first) == [*range(1, 20), 99]
+    assert checkpoint.high_water is not None
+    assert checkpoint.high_water <= int(time.time()) + SKEW_MARGIN
+    server.rows += [(100, now + 1), (101, now + 2)]
+    assert _sync(server, checkpoint, ack=False) == [100, 101]

@@ -1,15 +1,17 @@
 """``chatwoot-audit follow``: new entries as JSON Lines, oldest first, with a checkpoint that survives restarts.
 
-Each poll gathers what the checkpoint has not delivered (:meth:`ChatwootAudit.logs_after`, on a copy), then
-writes the lines and advances the real checkpoint entry by entry; the checkpoint file is replaced (temporary
-file, fsync, rename) after every few lines, once they are written (and, for ``--output``, on disk).
+Each poll streams what the checkpoint has not delivered (:meth:`ChatwootAudit.logs_after`, on a copy, which
+reads oldest first in windows: memory stays flat on a first run over a long history), writes each line and
+advances the real checkpoint past it; the checkpoint file is replaced (temporary file, fsync, rename) after
+every few lines, once they are written (and, for ``--output``, on disk).
 
 Delivery: a stop by SIGINT or SIGTERM finishes the line being written, saves the checkpoint and exits 0, so
 a restart neither repeats nor drops an entry. A crash (kill -9, power loss) between writing lines and saving
 the checkpoint repeats those lines (at most one save's worth) on stdout; with ``--output FILE`` the checkpoint
 also records the file's size and a restart cuts the file back to it, so the file gets every entry once.
 
-Clock skew: each entry is recorded against this machine's time at the end of the poll that found it. An
+Clock skew: each entry is recorded against the time its window was read at (the server's ``Date``, else this
+machine's clock). An
 entry stamped more than :attr:`Checkpoint.skew_margin` seconds after that (an app server whose clock runs
 fast) is delivered and logged as a warning, but does not lift the checkpoint past the entries that follow.
 """
@@ -27,8 +29,7 @@ from typing import Any, Final
 
 from .._checkpoint import FOLLOW_KIND, Checkpoint
 from .._client import ChatwootAudit
-from .._errors import ChatwootError, InvalidArgumentError, passes
-from .._models import AuditLog
+from .._errors import ChatwootError, InvalidArgumentError, passes, problem
 from ._connect import RequestStats, connection_from_args, open_client
 from ._exits import ExitCode, FileError, UsageError
 from ._files import AppendFile, file_error, replace_file, write_all
@@ -188,53 +189,51 @@ class Follower:
         """Poll until stopped; raises what needs a person (a refused token, a missing account)."""
         while True:
             try:
-                batch, read_at = self._poll()
+                self._poll()
             except ChatwootError as exc:
                 # The SDK's list of outages, shared with ChatwootAudit.follow(): a 200 that is not JSON at all
                 # (a proxy's page) passes; JSON that is not an audit-log page does not, and needs a person.
                 if self.once or not passes(exc):
                     raise
-                log.warning("polling failed, trying again in %gs: %s", self.interval, exc)
-            else:
-                self._deliver(batch, read_at)
+                # What failed only: the SDK's advice names keyword arguments, and waiting is the command's own.
+                log.warning("polling failed, trying again in %gs: %s", self.interval, problem(exc))
             if self.once:
                 return
             self.stop.check()
             time.sleep(self.interval)
 
-    def _poll(self) -> tuple[list[AuditLog], datetime]:
-        """The entries not delivered yet, and the time they were read at."""
+    def _poll(self) -> None:
+        """Write the entries not delivered yet, each as the sync hands it out, and record them as written."""
         # On a copy: the real checkpoint moves only past lines that are written.
         probe = Checkpoint.from_dict(self.state.checkpoint.to_dict())
         probe._warns = False  # the real checkpoint warns, once, as it delivers
-        batch = list(self.client.logs_after(probe, concurrency=self.concurrency))
-        # The time the sync read its entries at (the server's Date, else this machine's clock once the
-        # walk was over): an entry stamped well after it comes from a clock that runs fast.
-        read_at = probe._read_at
-        return batch, datetime.now(UTC) if read_at is None else datetime.fromtimestamp(read_at, UTC)
-
-    def _deliver(self, batch: list[AuditLog], read_at: datetime) -> None:
         checkpoint, matches = self.state.checkpoint, self.entry_filter.matches
         pending = written = 0
-        with self.stop.shielded():
-            try:
-                for entry in batch:
+        newest: datetime | None = None
+        try:
+            for entry in self.client.logs_after(probe, concurrency=self.concurrency):
+                # The time the entry's window was read at (the server's Date, else this machine's clock): an
+                # entry stamped well after it comes from a clock that runs fast.
+                read_at = probe._read_at
+                with self.stop.shielded():
                     if matches(entry):
                         self.output.write(jsonl_line(entry))
                         written += 1
                     checkpoint.advance(entry, now=read_at)
+                    newest = entry.created_at
                     pending += 1
                     if pending >= SAVE_EVERY:
                         self.save()
                         pending = 0
-                    if self.stop.requested is not None:
-                        break
-            finally:
-                if pending:
+                if self.stop.requested is not None:
+                    break
+        finally:
+            # Also when the sync failed or a stop came while it was reading: what was written is recorded.
+            if pending:
+                with self.stop.shielded():
                     self.save()
-                self.delivered += written
+            self.delivered += written
         if written:
-            newest = batch[-1].created_at if batch else None
             log.info("delivered %d new entries (newest %s)", written, format_time(newest) if newest else "-")
         elif self.once:
             log.info("no new entries")
