@@ -1,4 +1,4 @@
-"""The ``chatwoot-audit`` command: export, follow, demo and emulator. ``main(argv)`` returns the exit status.
+"""The ``chatwoot-audit`` command: export, follow, sync, demo and emulator. ``main(argv)`` returns the exit status.
 
 Install it with the ``cli`` extra (``pip install 'chatwoot-audit[cli]'``), which brings rich for the
 progress bar and the demo's tables. Without it, ``--help`` still works and the commands say how to install it.
@@ -50,6 +50,10 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from ._cli._follow import follow_command
 
         return follow_command
+    if command == "sync":
+        from ._cli._sync import sync_command
+
+        return sync_command
     from ._cli._demo import demo_command
 
     return demo_command
@@ -101,7 +105,11 @@ def _main(args_list: list[str]) -> int:
         # argparse exits 0 after --help or --version and 2 on a usage error; main returns instead.
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     clear_secrets()
-    setup_logging(debug=args.debug, quiet=args.quiet, timestamps=args.command == "follow")
+    setup_logging(
+        debug=args.debug,
+        quiet=args.quiet,
+        timestamps=args.command == "follow" or getattr(args, "follow", False) is True,
+    )
     try:
         return int(_handler(args.command)(args))
     except BrokenPipeError:

@@ -13,7 +13,10 @@ machine mean little, ratios travel. Each timing is the best of ``--repeat`` runs
    (goal >= 5x), async c=8 / sync c=8 (goal >= 0.9), async c=k / the bare loop at k (goals >= 0.9 at 8,
    >= 0.85 at 16), async c=16 / sync c=16, and the cost of a client not entered with ``async with``
    (its walks go in batches)
-3. memory: peak traced memory of a 100k-entry walk minus that of a 10k-entry walk (goal < 15 MB)
+3. memory: peak traced memory over a 1,000,000-entry history minus that over a 100,000-entry one, for a
+   full ``logs()`` walk and for a first ``logs_after(Checkpoint())`` (goals < 5 MB each), and the
+   requests and time before a first sync's first entry at both sizes (goal: a few requests, the same at
+   both sizes; the time a ratio of the two)
 4. windows: requests ``logs(until=...)`` spends before its first entry deep in the history / requests a
    linear walk spends to get there
 5. rate limit: entries/s under an emulated Rack::Attack limit / the limit's ceiling (goal >= 0.8, no error)
@@ -22,6 +25,8 @@ machine mean little, ratios travel. Each timing is the best of ``--repeat`` runs
    nothing arriving (goal <= 1.8), and with an arrival and a late commit after every request (bounded:
    at most 3 requests a page plus a constant, by the walk's re-read budget), with how many of those walks
    gave up with IncompleteWalkError rather than prove what they read
+7. archive: a first ``chatwoot-audit sync --into`` (SQLite) / ``chatwoot-audit export`` to JSON Lines over the
+   same emulator, each command in a process of its own (goal >= 0.8); ``scripts/_bench_archive.py``
 """
 
 from __future__ import annotations
@@ -39,12 +44,13 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
 import httpx
 
-from chatwoot_audit import AsyncChatwootAudit, ChatwootAudit, IncompleteWalkError, RetryPolicy
+from chatwoot_audit import AsyncChatwootAudit, ChatwootAudit, Checkpoint, IncompleteWalkError, RetryPolicy
 from chatwoot_audit.testing import Emulator
 
 
@@ -219,28 +225,69 @@ def bench_concurrency(pages: int, repeat: int) -> bool:
     return ok
 
 
-def traced_walk(info: dict[str, Any]) -> tuple[int, int]:
+def traced(run: Callable[[], int]) -> tuple[int, int]:
+    """What ``run`` returned, and the peak of memory traced while it ran."""
     gc.collect()
     tracemalloc.start()
     try:
-        n = sdk_walk(info)
+        n = run()
         return n, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def bench_memory(large: int) -> bool:
+def first_sync(info: dict[str, Any]) -> int:
+    with client(info) as sdk:
+        return sum(1 for _ in sdk.logs_after(Checkpoint()))
+
+
+def first_entry(info: dict[str, Any]) -> tuple[float, int]:
+    """Seconds and requests before a first sync hands out its first entry."""
+    asked = [0]
+
+    def count(request: httpx.Request) -> None:
+        asked[0] += 1
+
+    with (
+        httpx.Client(event_hooks={"request": [count]}) as http,
+        client(info, http_client=http) as sdk,
+    ):
+        start = time.perf_counter()
+        logs = sdk.logs_after(Checkpoint())
+        next(logs)
+        seconds = time.perf_counter() - start
+        logs.close()
+    return seconds, asked[0]
+
+
+def bench_memory(large: int, repeat: int) -> bool:
     small = large // 10
-    print(f"3. memory: a {large:,}-entry walk against a {small:,}-entry walk")
-    peaks = {}
+    print(f"3. memory: a {large:,}-entry history against a {small:,}-entry one")
+    peaks: dict[tuple[str, int], int] = {}
+    firsts: dict[int, tuple[float, int]] = {}
     for size in (small, large):
         with emulator("--entries", str(size)) as info:
-            n, peak = traced_walk(info)
-        assert n == size
-        peaks[size] = peak
-    extra = (peaks[large] - peaks[small]) / 2**20
-    detail = f"(peaks {peaks[small] / 2**20:.1f} MB and {peaks[large] / 2**20:.1f} MB)"
-    return report(f"peak({large:,}) - peak({small:,}) in MB", extra, "< 15", extra < 15, detail)
+            walks: dict[str, Callable[[dict[str, Any]], int]] = {"logs()": sdk_walk, "first logs_after": first_sync}
+            for name, walk in walks.items():
+                n, peaks[name, size] = traced(partial(walk, info))
+                assert n == size, f"{name} found {n} of {size}"
+            firsts[size] = min(first_entry(info) for _ in range(repeat))
+    ok = True
+    for name in ("logs()", "first logs_after"):
+        extra = (peaks[name, large] - peaks[name, small]) / 2**20
+        detail = f"(peaks {peaks[name, small] / 2**20:.1f} MB and {peaks[name, large] / 2**20:.1f} MB)"
+        ok = report(f"{name}: peak({large:,}) - peak({small:,}) in MB", extra, "< 5", extra < 5, detail) and ok
+    (t_small, r_small), (t_large, r_large) = firsts[small], firsts[large]
+    return (
+        report(
+            f"first entry of a first sync: time at {large:,} / at {small:,}",
+            t_large / t_small,
+            "a few requests at both sizes",
+            max(r_small, r_large) <= 8,
+            f"({r_small} and {r_large} requests; best {t_small * 1000:.1f} ms and {t_large * 1000:.1f} ms)",
+        )
+        and ok
+    )
 
 
 def bench_windows(entries: int) -> bool:
@@ -368,10 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes: under a minute")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure; the best counts")
-    parser.add_argument("--only", type=int, action="append", help="run only these benchmarks (1-6)")
+    parser.add_argument("--only", type=int, action="append", help="run only these benchmarks (1-7)")
     args = parser.parse_args(argv)
     quick = args.quick
-    chosen = set(args.only or range(1, 7))
+    chosen = set(args.only or range(1, 8))
     print(f"chatwoot-audit benchmarks ({'quick' if quick else 'full'}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,")
     print(f"  Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     results = []
@@ -380,13 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     if 2 in chosen:
         results.append(bench_concurrency(120 if quick else 240, args.repeat))
     if 3 in chosen:
-        results.append(bench_memory(20_000 if quick else 100_000))
+        results.append(bench_memory(100_000 if quick else 1_000_000, args.repeat))
     if 4 in chosen:
         results.append(bench_windows(20_000 if quick else 100_000))
     if 5 in chosen:
         results.append(bench_rate_limit(2.0, 40, 3 if quick else 8))
     if 6 in chosen:
         results.append(bench_recovery(2_500 if quick else 5_000, 4 if quick else 10))
+    if 7 in chosen:
+        # Imported here: the archive's benchmark builds on this module's helpers.
+        from _bench_archive import bench_archive
+
+        results.append(bench_archive(5_000 if quick else 25_000, args.repeat))
     print("all goals met" if all(results) else "some goals missed")
     return 0 if all(results) else 1
 
