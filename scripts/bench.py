@@ -1,4 +1,4 @@
-"""What the README claims about speed and memory, measured as ratios against a baseline in the same run.
+"""What docs/benchmarks.md claims about speed and memory, measured as ratios against a baseline in the same run.
 
     python scripts/bench.py            # the full sizes (about two minutes)
     python scripts/bench.py --quick    # smaller sizes, under a minute

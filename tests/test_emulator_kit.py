@@ -217,7 +217,7 @@ def test_windows_relative_to_now_find_entries() -> None:
     assert got == recent
 
 
-# ---- the README's examples, as a user writes them ---------------------------------------------------------
+# ---- the docs' examples, as a user writes them ------------------------------------------------------------
 
 
 def export_ids(client: ChatwootAudit) -> list[int]:

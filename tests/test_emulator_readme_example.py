@@ -1,4 +1,4 @@
-"""The emulator example from the README, run as written."""
+"""A user's test of an export through a flaky proxy, written as the emulator's docs show it."""
 
 from chatwoot_audit import ChatwootAudit
 from chatwoot_audit.testing import Emulator

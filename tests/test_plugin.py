@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
 
@@ -14,10 +12,8 @@ from chatwoot_audit.testing import Emulator
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 # Examples that take fixtures are fenced as ```py: test_readme runs ```python blocks by calling their tests
 # with no arguments, which a fixture cannot be.
-README_PYTEST_BLOCKS = re.findall(r"```py\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 # A user's test file, as it would sit in their own project: no conftest, strict markers, both loops.
 USER_TESTS = """
@@ -136,12 +132,3 @@ def test_the_marker_takes_options_by_name_only(pytester: pytest.Pytester) -> Non
     result = _run_user_file(pytester, source)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*keyword options only*"])
-
-
-@pytest.mark.parametrize("block", README_PYTEST_BLOCKS, ids=[f"block{i}" for i in range(len(README_PYTEST_BLOCKS))])
-def test_the_readme_pytest_examples_pass(pytester: pytest.Pytester, block: str) -> None:
-    """Each ```py example of the README is a test file that passes as written."""
-    result = _run_user_file(pytester, block)
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("passed", 0) > 0
-    assert set(outcomes) <= {"passed"}, result.stdout.str()

@@ -1,4 +1,8 @@
-"""Every Python example in the README runs, against the emulator over loopback."""
+"""Every Python example in the README runs, against the emulator over loopback.
+
+``tests/test_docs.py`` runs the examples of ``docs/`` the same way, with :func:`serve_examples` and
+:func:`run_example`.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,13 @@ def test_the_readme_has_examples() -> None:
         assert name in text
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Emulator]:
-    """An emulator on loopback, named by the CHATWOOT_* variables the examples read."""
+def test_the_readme_stays_short() -> None:
+    """The README is an introduction; the details live in docs/."""
+    assert len(README.read_bytes()) < 16 * 1024
+
+
+def serve_examples(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Emulator]:
+    """An emulator on loopback, named by the CHATWOOT_* variables the examples read, in a folder of their own."""
     emu = Emulator(seed=7, entries=180)
     with emu.serve() as running:
         monkeypatch.setenv("CHATWOOT_BASE_URL", running.base_url)
@@ -35,12 +43,11 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Emulator
         yield emu
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(code: str, server: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    """The example runs as written; `ship` stands for the reader's own log store."""
+def run_example(code: str, source: str, server: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run ``code`` as written, then the tests it defines; ``ship`` stands for the reader's own log store."""
     shipped: list[AuditLog] = []
-    namespace: dict[str, Any] = {"__name__": "readme_example", "ship": shipped.append}
-    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - the README's own examples
+    namespace: dict[str, Any] = {"__name__": "doc_example", "ship": shipped.append}
+    exec(compile(code, source, "exec"), namespace)  # noqa: S102 - the documentation's own examples
     for name, value in list(namespace.items()):
         if name.startswith("test_") and callable(value):
             value()
@@ -48,3 +55,15 @@ def test_readme_example_runs(code: str, server: Emulator, capsys: pytest.Capture
         assert sorted(log.id for log in shipped) == sorted(entry["id"] for entry in server.entries)
     if "print(" in code:
         assert capsys.readouterr().out.strip()
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Emulator]:
+    """An emulator on loopback, named by the CHATWOOT_* variables the examples read."""
+    yield from serve_examples(monkeypatch, tmp_path)
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_example_runs(code: str, server: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """The example runs as written."""
+    run_example(code, str(README), server, capsys)

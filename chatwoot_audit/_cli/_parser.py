@@ -6,6 +6,7 @@ import argparse
 import math
 import textwrap
 from collections.abc import Callable
+from typing import Final
 
 from .._config import ENV_ACCOUNT_ID, ENV_API_ACCESS_TOKEN, ENV_BASE_URL
 from .._version import __version__
@@ -13,12 +14,12 @@ from ._exits import EXIT_CODES_HELP
 from ._formats import FORMATS
 from ._times import TIME_FORMS
 
-__all__ = ["PROG", "build_parser"]
+__all__ = ["FOLLOW_DELIVERY", "PROG", "build_parser"]
 
 PROG = "chatwoot-audit"
 
 _DESCRIPTION = """\
-Export and follow a Chatwoot account's audit log (GET /api/v1/accounts/{id}/audit_logs).
+Export, follow and archive a Chatwoot account's audit log (GET /api/v1/accounts/{id}/audit_logs).
 
 Try it without a server first: chatwoot-audit demo
 """
@@ -35,6 +36,7 @@ examples:
   chatwoot-audit export --output audit.jsonl
   chatwoot-audit export --since 7d --format csv --output last-week.csv
   chatwoot-audit follow --checkpoint audit.checkpoint | vector --config vector.toml
+  chatwoot-audit sync --into audit.sqlite
 
 {EXIT_CODES_HELP}"""
 
@@ -42,6 +44,17 @@ examples:
 def _paragraph(text: str) -> str:
     return textwrap.fill(text, width=104, subsequent_indent="  ")
 
+
+# What follow promises about delivery: said once, here; docs/cli.md quotes it (tests/test_docs.py checks).
+FOLLOW_DELIVERY: Final[str] = _paragraph(
+    "delivery: the checkpoint file is replaced atomically after the lines it covers are written. A clean "
+    "stop and restart neither repeats nor drops an entry. After a crash (kill -9, power loss), stdout may "
+    "repeat the lines written since the last save (at most 100); with --output FILE the checkpoint also "
+    "records the file's size and a restart cuts the file back to it, so the file holds every entry exactly "
+    "once. A line written to a pipe counts as delivered: lines its reader had not read when it died are lost "
+    "to it. An entry that becomes visible more than 5 minutes after its created_at may be missed (the "
+    "checkpoint's overlap)."
+)
 
 _EXPORT_EPILOG = f"""\
 {
@@ -81,11 +94,7 @@ notes and warnings go to stderr. Outages (network, 5xx, a 200 that is not JSON, 
 retried at the next poll; a refused token, a missing account or JSON that is not an audit-log page stops it
 (exit 3, 4 or 5). SIGINT or SIGTERM stops it cleanly: exit 0.
 
-delivery: the checkpoint file is replaced atomically after the lines it covers are written. A clean stop
-  and restart neither repeats nor drops an entry. After a crash (kill -9, power loss), stdout may repeat
-  the lines written since the last save (at most 100); with --output FILE the checkpoint also records the
-  file's size and a restart cuts the file back to it, so the file holds every entry exactly once. An entry
-  that becomes visible more than 5 minutes after its created_at may be missed (the checkpoint's overlap).
+{FOLLOW_DELIVERY}
 
 {_paragraph(f"--since (fresh checkpoint only): {TIME_FORMS}. Default: the whole history.")}
 
@@ -95,6 +104,28 @@ examples:
   chatwoot-audit follow --once --checkpoint cp.json >> audit.jsonl       # from cron
 
 {EXIT_CODES_HELP}"""
+
+_SYNC_EPILOG = f"""\
+The first run loads the whole history (or from --since), later runs add only what is new; --follow keeps
+polling. One file holds any number of accounts and servers, keyed by server (the base URL without a
+trailing slash) and account id. Query it with the sqlite3 shell or any SQLite client: table audit_logs
+(one row per entry, the API's field names, created_at as ISO-8601 UTC text and created_at_unix as Unix
+seconds, JSON columns auditable, audited_changes and extra), view audit_changes (one row per changed field:
+field, old, new), table sources (each account's checkpoint).
+
+delivery: entries and the checkpoint are committed in the same transaction, every --batch-size entries,
+  every second and at the end. After any stop (Ctrl-C, SIGTERM, kill -9, power loss) a rerun continues,
+  and the file holds every entry exactly once. An entry that becomes visible more than 5 minutes after its
+  created_at may be missed (the checkpoint's overlap), as with follow.
+
+{_paragraph(f"--since (first sync of an account only): {TIME_FORMS}. Default: the whole history.")}
+
+examples:
+  chatwoot-audit sync --into audit.sqlite
+  chatwoot-audit sync --into audit.sqlite --follow --interval 60
+  sqlite3 audit.sqlite "SELECT created_at, username, action, auditable_type FROM audit_logs LIMIT 10"
+
+{EXIT_CODES_HELP}"""  # noqa: S608 - help text that shows a query, not one built from input
 
 _DEMO_EPILOG = """\
 Starts the emulator on 127.0.0.1 (nothing else is contacted), exports its entries through the same code as
@@ -262,6 +293,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=_concurrency, default=1, metavar="N", help="pages fetched at once, 1-64 (default: 1)"
     )
     _filters(follow)
+
+    sync = commands.add_parser(
+        "sync",
+        help="copy entries into a SQLite archive, exactly once; later runs add what is new",
+        description="Copy the audit log into a SQLite file, exactly once, and keep it up to date.",
+        epilog=_SYNC_EPILOG,
+        formatter_class=formatter,
+        parents=[common, connection],
+    )
+    into = sync.add_argument_group("what and where")
+    into.add_argument("--into", metavar="FILE", required=True, help="the SQLite archive; created if missing")
+    into.add_argument("--since", metavar="TIME", help="first sync of an account: start at TIME (default: everything)")
+    into.add_argument("--follow", action="store_true", help="keep polling for new entries until stopped")
+    into.add_argument(
+        "--interval", type=_seconds, default=30.0, metavar="SECONDS", help="--follow: between polls (default: 30)"
+    )
+    into.add_argument(
+        "--concurrency", type=_concurrency, default=4, metavar="N", help="pages fetched at once, 1-64 (default: 4)"
+    )
+    into.add_argument(
+        "--batch-size", type=_positive_int, default=2000, metavar="N", help="entries per transaction (default: 2000)"
+    )
 
     demo = commands.add_parser(
         "demo",
