@@ -123,7 +123,7 @@ class Checkpoint:
         not_before: Unix seconds; entries stamped earlier are never delivered (see :meth:`starting_at`).
     """
 
-    __slots__ = ("_expiry", "_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
+    __slots__ = ("_clock_told", "_expiry", "_read_at", "_recent", "_warns", "high_water", "not_before", "overlap")
 
     def __init__(self, *, overlap: int = 300, high_water: int | None = None, not_before: int | None = None) -> None:
         self.overlap = _overlap(overlap)
@@ -137,6 +137,7 @@ class Checkpoint:
         # advance(log) from the caller's own loop measures skew like theirs. Not stored: it is per sync.
         self._read_at: int | None = None
         self._warns = True  # False for a working copy whose original will see the same entries
+        self._clock_told = False  # whether a Date ahead of this machine's clock was warned about
 
     @classmethod
     def starting_at(cls, when: datetime, *, overlap: int = 300) -> Checkpoint:
@@ -394,6 +395,15 @@ def to_deliver(checkpoint: Checkpoint, logs: Iterable[AuditLog], read_at: dateti
     clock lift the floor past entries written after it.
     """
     now = datetime.now(UTC)
+    ahead = 0.0 if read_at is None else (read_at - now).total_seconds()
+    if ahead > SKEW_MARGIN and checkpoint._warns and not checkpoint._clock_told:
+        checkpoint._clock_told = True
+        logger.warning(
+            "the server's Date is %d s ahead of this machine's clock: entries are measured against this "
+            "machine's clock, so one stamped after it is read again by each sync until the clock passes it "
+            "(if this machine's clock is slow, set it right)",
+            ahead,
+        )
     checkpoint._read_at = math.floor((now if read_at is None else min(read_at, now)).timestamp())
     return oldest_first([log for log in logs if checkpoint.is_new(log)])
 

@@ -167,7 +167,7 @@ class OldestFirst:
             else:
                 self._next = Probe(search.probe())
             return
-        if self._first is None:
+        if self._first is None and self.floor is None:
             self._first = page
             self._start_total = page.total_entries
             if page.total_entries <= self.most * max(page.per_page, 1) or len(page.items) < page.per_page:
@@ -184,7 +184,11 @@ class OldestFirst:
         if planner.capped:
             # More above the floor than a window holds: the pages read so far all lie above it.
             self._start_total = planner.walk.expected
-            self._search = _FloorSearch(self.floor, planner.walk.pages_read + 1)
+            # Past the last page by the newest total the search goes no further: a server that answers every
+            # page alike (a cache that drops the query) cannot keep it galloping.
+            per_page = max(self.per_page or planner.walk.per_page or 1, 1)
+            end = -(-(planner.walk.last_total or 0) // per_page) + 1
+            self._search = _FloorSearch(self.floor, planner.walk.pages_read + 1, max(end, planner.walk.pages_read + 1))
             self._next = Probe(self._search.probe())
             return False
         if window.last:
@@ -237,8 +241,10 @@ class OldestFirst:
                     full = len(items) >= page.per_page
                     below = page.total_entries - (number - 1) * page.per_page - index if full else len(items) - index
                     return self._window(stamp, number, page, below)
-        if number > 1:
+        if number > 1 and page.current_page == number:
             return Probe(number - 1)  # one tie group across the page, or all of it below lo: look higher
+        # Page 1, or an answer that says it is another page (a server or cache that ignores the page asked
+        # for): the rest in one walk from page 1, which proves what it read or says it cannot.
         return self._last_window()
 
     def _walk(self, since: int | None, until: int | None, start: int) -> LogWalk:
@@ -282,9 +288,10 @@ class _FloorSearch:
     page already seen to hold nothing older, so the page found is never past the first one that does.
     """
 
-    def __init__(self, floor: int | None, start: int) -> None:
+    def __init__(self, floor: int | None, start: int, end: int) -> None:
         self.floor = floor
         self.lo = start
+        self.end = end  # past the last page: taken as holding something older without asking
         self.hi: int | None = None
         self.pages: dict[int, AuditLogPage] = {}
         self._step = max(1, start - 1)
@@ -295,15 +302,19 @@ class _FloorSearch:
 
     def probe(self) -> int:
         if self.hi is None:
-            return self.lo + self._step - 1
+            return min(self.lo + self._step - 1, self.end)
         return (self.lo + self.hi) // 2
 
-    def _holds_older(self, page: AuditLogPage) -> bool:
+    def _holds_older(self, number: int, page: AuditLogPage) -> bool:
+        # An answer that says it is another page places nothing: the search stops there, and the windows
+        # above it prove what they read or say they cannot.
+        if number >= self.end or page.current_page != number:
+            return True
         return not page.items or self.floor is None or page.items[-1].timestamp < self.floor
 
     def feed(self, number: int, page: AuditLogPage) -> None:
         self.pages[number] = page
-        if self._holds_older(page):
+        if self._holds_older(number, page):
             self.hi = number if self.hi is None else min(self.hi, number)
         else:
             self.lo = max(self.lo, number + 1)

@@ -358,9 +358,11 @@ def test_a_date_header_that_runs_ahead_is_not_trusted_past_this_machines_clock()
     now = int(time.time())
     server = _Server([(i, now - 100 + i) for i in range(1, 20)] + [(99, now + HOUR - 5)], now + HOUR)
     checkpoint = Checkpoint()
-    with warnings_logged():
+    with warnings_logged() as records:
         first = _sync(server, checkpoint, ack=False)
     assert sorted(first) == [*range(1, 20), 99]
+    told = [record for record in records if "ahead of this machine's clock" in record.getMessage()]
+    assert len(told) == 1
     assert checkpoint.high_water is not None
     assert checkpoint.high_water <= int(time.time()) + SKEW_MARGIN
     server.rows += [(100, now + 1), (101, now + 2)]

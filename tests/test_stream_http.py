@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from contextlib import aclosing
 
+import httpx
 import pytest
 from _support import async_client, ids, sync_client
 
-from chatwoot_audit import AuditLog, Checkpoint
+from chatwoot_audit import AuditLog, ChatwootAudit, Checkpoint, IncompleteWalkError
 from chatwoot_audit import _client as client_module
 from chatwoot_audit._planner import Emit
 from chatwoot_audit._stream import window_pages
@@ -116,3 +117,26 @@ async def test_the_async_twin_streams_the_same_entries(face: str, held: list[int
         got = [log.id async for log in logs]
     assert sorted(got) == sorted(expected)
     assert 0 < held[0] <= (window_pages(4) + 2) * PER_PAGE
+
+
+def test_a_server_that_answers_every_page_alike_cannot_keep_a_catch_up_searching() -> None:
+    """A cache that drops ``?page=`` answers page 1 to every request: a sync whose floor lies deep in the
+    history stops within a bounded number of requests, with an error, instead of galloping for ever."""
+    newest, per_page, total = 1_800_000_000, 25, 2_000
+    rows = [{"id": total - i, "action": "update", "created_at": newest - 3 * i} for i in range(per_page)]
+    asked = [0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked[0] += 1
+        body = {"audit_logs": rows, "current_page": 1, "per_page": per_page, "total_entries": total}
+        return httpx.Response(200, json=body)
+
+    checkpoint = Checkpoint(overlap=0, high_water=newest - 3 * total)
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        ChatwootAudit("https://chatwoot.test", "a-token", 1, http_client=http) as client,
+        pytest.raises(IncompleteWalkError),
+    ):
+        for _ in client.logs_after(checkpoint):
+            pass
+    assert asked[0] <= 3 * total // per_page  # about twice the pages the total claims, not for ever

@@ -10,8 +10,8 @@ a restart neither repeats nor drops an entry. A crash (kill -9, power loss) betw
 the checkpoint repeats those lines (at most one save's worth) on stdout; with ``--output FILE`` the checkpoint
 also records the file's size and a restart cuts the file back to it, so the file gets every entry once.
 
-Clock skew: each entry is recorded against the time its window was read at (the server's ``Date``, else this
-machine's clock). An
+Clock skew: each entry is recorded against the time its window was read at (the earlier of the server's
+``Date`` and this machine's clock). An
 entry stamped more than :attr:`Checkpoint.skew_margin` seconds after that (an app server whose clock runs
 fast) is delivered and logged as a warning, but does not lift the checkpoint past the entries that follow.
 """
