@@ -92,6 +92,9 @@ class Planner:
         # would rather walk otherwise when there is that much to read.
         self._max_pages = max_pages
         self.capped = False
+        # Where a walk that stops at `since` is expected to end, when the caller knows: pages past it are not
+        # asked for ahead of need (the walk still reads on, a page at a time, if it has not ended there).
+        self.expected_last: int | None = None
 
     def _fetch(self, pages: list[int]) -> Fetch:
         self._in_flight.update(pages)
@@ -171,6 +174,8 @@ class Planner:
                 # anyway, so ask for a whole batch at once rather than page 1 alone; a short history costs a
                 # few empty pages. Walks that may stop early (since, limit) start with page 1 alone.
                 last = number + limit - 1
+            if last is not None and self.expected_last is not None:
+                last = max(number, min(last, self.expected_last))
             ahead = sum(1 for n in pending if number <= n < number + limit)
             room = limit - ahead if number in pending else max(1, limit - ahead)
             more = plan_fetches(number, pending, last, limit)[: max(0, room)]

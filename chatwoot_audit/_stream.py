@@ -23,7 +23,8 @@ only ever move down (others appear above them; none is deleted), so no entry at 
 stands above that place. The window's walk therefore starts at page ``P``, the answer it already
 holds, with no search, and the cut opens its proof (a cut at the top of the window). It ends on the
 page the window below it started at; when the totals are equal, nothing was added since, and the answer
-already read is that page in the same snapshot: it is used again instead of asked for twice.
+already read is that page in the same snapshot: it is used again instead of asked for twice. Knowing
+about where it ends, a concurrent window does not ask for pages far past it.
 
 *Where to look for it.* ``below = total - index`` counts the entries at or below a cut's stamp and
 does not move when entries appear above it. The next window should hold about ``k`` pages: its cut
@@ -270,8 +271,13 @@ class OldestFirst:
         walk = self._walk(self._lo, top, number)
         planner = self._planner(walk, (number, page))
         start = self._start
-        if start is not None and start[0] > number and start[1].total_entries == page.total_entries:
-            planner.deliver({start[0]: start[1]})
+        if start is not None and start[0] > number:
+            # The window ends on the page the one below started at, moved down by what appeared since.
+            planner.expected_last = (
+                start[0] + max(0, page.total_entries - start[1].total_entries) // max(page.per_page, 1) + 1
+            )
+            if start[1].total_entries == page.total_entries:
+                planner.deliver({start[0]: start[1]})
         self._start = (number, page)
         return Window(planner, last=False, below=below, top=top)
 

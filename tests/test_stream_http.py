@@ -140,3 +140,16 @@ def test_a_server_that_answers_every_page_alike_cannot_keep_a_catch_up_searching
         for _ in client.logs_after(checkpoint):
             pass
     assert asked[0] <= 3 * total // per_page  # about twice the pages the total claims, not for ever
+
+
+@pytest.mark.parametrize("concurrency", [8, 16])
+def test_windows_do_not_ask_for_pages_far_past_their_end(concurrency: int) -> None:
+    """Each window knows about where it ends (the page the window below started at): a concurrent sync asks
+    for few pages beyond what a sequential one reads."""
+    emu = Emulator(seed=87, entries=4 * ENTRIES)
+    with emu.client() as client:
+        list(client.logs_after(Checkpoint()))
+        sequential = emu.request_count
+        list(client.logs_after(Checkpoint(), concurrency=concurrency))
+        concurrent = emu.request_count - sequential
+    assert concurrent <= sequential * 1.1 + concurrency
