@@ -210,7 +210,7 @@ class Checkpoint:
         reference = _reference(now) if now is not None else self._read_at
         mark = stamp
         if reference is not None:
-            limit = min(reference + min(SKEW_MARGIN, self.overlap // 2), LATEST)
+            limit = min(reference + self.skew_margin, LATEST)
             if stamp > limit:
                 if self._warns and log.id not in self._recent:
                     logger.warning(

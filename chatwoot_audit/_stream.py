@@ -299,7 +299,7 @@ class _FloorSearch:
         self.lo = start
         self.end = end  # past the last page: taken as holding something older without asking
         self.hi: int | None = None
-        self.pages: dict[int, AuditLogPage] = {}
+        self._found: AuditLogPage | None = None  # the answer for hi
         self._step = max(1, start - 1)
 
     @property
@@ -319,9 +319,9 @@ class _FloorSearch:
         return not page.items or self.floor is None or page.items[-1].timestamp < self.floor
 
     def feed(self, number: int, page: AuditLogPage) -> None:
-        self.pages[number] = page
         if self._holds_older(number, page):
-            self.hi = number if self.hi is None else min(self.hi, number)
+            if self.hi is None or number < self.hi:
+                self.hi, self._found = number, page
         else:
             self.lo = max(self.lo, number + 1)
             self._step *= 2
@@ -329,7 +329,7 @@ class _FloorSearch:
     def below(self) -> int:
         """How many entries stood below the floor, in the answer of the page found (0: none, or no answer)."""
         assert self.hi is not None
-        page = self.pages.get(self.hi)
+        page = self._found
         if page is None or not page.items or page.current_page != self.hi or self.floor is None:
             return 0
         items = page.items

@@ -8,10 +8,12 @@ and from a fast clock, and fails now and then.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chatwoot_audit import AuditLog, AuditLogPage
 from chatwoot_audit._errors import ChatwootError
+from chatwoot_audit._planner import Emit, Fetch, Planner, Wait
 
 T0 = 1_781_600_000
 
@@ -115,3 +117,32 @@ class Hostile:
             return AuditLogPage(items=items, current_page=number, per_page=self.per_page, total_entries=len(self.rows))
         finally:
             self._happen()
+
+
+def drive(planner: Planner, serve: Callable[[int], AuditLogPage | ChatwootError], *, window: int) -> list[AuditLog]:
+    """Drive a planner like the clients do, up to ``window`` pages on their way at once, delivered in any order;
+    the entries it hands out."""
+    out: list[AuditLog] = []
+    on_the_way: list[int] = []
+    rng = random.Random(window)
+    for _ in range(20_000):
+        action = planner.step()
+        if action is None:
+            return out
+        if isinstance(action, Emit):
+            out.extend(action.logs)
+        elif isinstance(action, Fetch):
+            on_the_way.extend(action.pages)
+            if window == 1:
+                planner.deliver({n: serve(n) for n in on_the_way})
+                on_the_way.clear()
+        elif isinstance(action, Wait):
+            # Answers come back in any order: serve some others first.
+            rng.shuffle(on_the_way)
+            if action.page in on_the_way:
+                on_the_way.remove(action.page)
+            ready = {n: serve(n) for n in on_the_way[: rng.randint(0, len(on_the_way))]}
+            ready[action.page] = serve(action.page)
+            on_the_way = [n for n in on_the_way if n not in ready]
+            planner.deliver(ready)
+    raise AssertionError("the walk did not end")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from _hostile import T0, Hostile, entry
+from _hostile import T0, Hostile, drive, entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,34 +21,12 @@ from chatwoot_audit import AuditLogPage, IncompleteWalkError
 from chatwoot_audit._completeness import Ledger
 from chatwoot_audit._errors import ChatwootError
 from chatwoot_audit._pagination import LogWalk
-from chatwoot_audit._planner import Emit, Fetch, Planner, Wait
+from chatwoot_audit._planner import Planner
 
 
 def run(planner: Planner, serve: Callable[[int], AuditLogPage | ChatwootError], *, window: int) -> list[int]:
-    """Drive a planner like the clients do, up to ``window`` pages on their way at once, delivered in any order."""
-    out: list[int] = []
-    on_the_way: list[int] = []
-    rng = random.Random(window)
-    for _ in range(20_000):
-        action = planner.step()
-        if action is None:
-            return out
-        if isinstance(action, Emit):
-            out.extend(log.id for log in action.logs)
-        elif isinstance(action, Fetch):
-            on_the_way.extend(action.pages)
-            if window == 1:
-                planner.deliver({n: serve(n) for n in on_the_way})
-                on_the_way.clear()
-        elif isinstance(action, Wait):
-            # Answers come back in any order: serve some others first.
-            rng.shuffle(on_the_way)
-            on_the_way.remove(action.page)
-            ready = {n: serve(n) for n in on_the_way[: rng.randint(0, len(on_the_way))]}
-            ready[action.page] = serve(action.page)
-            on_the_way = [n for n in on_the_way if n not in ready]
-            planner.deliver(ready)
-    raise AssertionError("the walk did not end")
+    """The ids a planner hands out, driven like the clients drive it."""
+    return [log.id for log in drive(planner, serve, window=window)]
 
 
 hazards = st.fixed_dictionaries(

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from chatwoot_audit.testing import Emulator
+from chatwoot_audit.testing._catalog import ALWAYS_NULL
 from chatwoot_audit.testing._core import DEFAULT_START_TIME
 from chatwoot_audit.testing._store import KEYS
 
@@ -21,18 +22,6 @@ PATH = "/api/v1/accounts/{}/audit_logs"
 PINNED = 1_781_000_000
 # Past the archive's threshold, and large enough that most entries are archived.
 LONG = 60_000
-ALWAYS_NULL = {
-    "Account",
-    "AutomationRule",
-    "Conversation",
-    "Inbox",
-    "InboxMember",
-    "Label",
-    "Macro",
-    "SlaPolicy",
-    "TeamMember",
-    "Webhook",
-}
 
 
 def body(emu: Emulator, page: int) -> bytes:

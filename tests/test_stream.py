@@ -10,14 +10,13 @@ import random
 from collections.abc import Callable, Iterator
 
 import pytest
-from _hostile import Hostile
+from _hostile import Hostile, drive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatwoot_audit import AuditLog, AuditLogPage, Checkpoint, IncompleteWalkError
 from chatwoot_audit._checkpoint import to_deliver
 from chatwoot_audit._errors import ChatwootError
-from chatwoot_audit._planner import Emit, Fetch, Planner, Wait
 from chatwoot_audit._stream import OldestFirst, Probe, seconds, window_pages
 
 Serve = Callable[[int], AuditLogPage | ChatwootError]
@@ -34,30 +33,6 @@ def retrying(serve: Serve) -> Callable[[int], AuditLogPage]:
         raise AssertionError("a fault that never cleared")
 
     return page
-
-
-def drive(planner: Planner, serve: Callable[[int], AuditLogPage], window: int) -> list[AuditLog]:
-    """A planner driven like the clients drive it, answers delivered in any order; the entries it hands out."""
-    out: list[AuditLog] = []
-    on_the_way: list[int] = []
-    rng = random.Random(window)
-    for _ in range(20_000):
-        action = planner.step()
-        if action is None:
-            return out
-        if isinstance(action, Emit):
-            out.extend(action.logs)
-        elif isinstance(action, Fetch):
-            on_the_way.extend(action.pages)
-        elif isinstance(action, Wait):
-            rng.shuffle(on_the_way)
-            if action.page in on_the_way:
-                on_the_way.remove(action.page)
-            ready = {n: serve(n) for n in on_the_way[: rng.randint(0, len(on_the_way))]}
-            ready[action.page] = serve(action.page)
-            on_the_way = [n for n in on_the_way if n not in ready]
-            planner.deliver(ready)
-    raise AssertionError("the window did not end")
 
 
 class Sync:
@@ -78,7 +53,7 @@ class Sync:
             if isinstance(step, Probe):
                 plan.probed(step.page, serve(step.page))
                 continue
-            logs = drive(step.planner, serve, self.concurrency)
+            logs = drive(step.planner, serve, window=self.concurrency)
             self.held = max(self.held, len(logs))
             if plan.walked(step):
                 self.windows += 1
@@ -100,10 +75,6 @@ def server(seed: int, **hazards: float | int) -> Hostile:
     }
     knobs.update(hazards)
     return Hostile(random.Random(seed), **knobs)  # type: ignore[arg-type]
-
-
-def key(log: AuditLog) -> tuple[int, int]:
-    return (log.timestamp, log.id)
 
 
 # Bounded so that every example ends in well under a second: pages of 3 with an arrival on every request
